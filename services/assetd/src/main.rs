@@ -1,0 +1,157 @@
+//! The assetd binary: parses the command line once, sets up logging, and runs the chosen role or admin command.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod roles;
+
+use assetd_catalog::{CatalogConfig, config::DatabaseConfig};
+use assetd_gateway::GatewayConfig;
+use assetd_platform::{storage::StorageConfig, telemetry};
+
+/// assetd: an asset-upload service speaking the Indream Open API for uploads, assets and projects.
+#[derive(Parser, Debug)]
+#[command(name = "assetd", version, about)]
+struct Cli {
+    #[command(flatten)]
+    telemetry: telemetry::TelemetryConfig,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Every role in one process: the embedded default (SQLite and a local directory unless configured otherwise).
+    Serve {
+        #[command(flatten)]
+        catalog: CatalogConfig,
+        #[command(flatten)]
+        gateway: GatewayConfig,
+        #[command(flatten)]
+        storage: StorageConfig,
+    },
+    /// The HTTP API; records go to a catalog over gRPC.
+    Gateway {
+        #[command(flatten)]
+        gateway: GatewayConfig,
+        #[command(flatten)]
+        storage: StorageConfig,
+        /// gRPC URL of the catalog.
+        #[arg(
+            long,
+            env = "ASSETD_CATALOG_URL",
+            default_value = "http://127.0.0.1:50051"
+        )]
+        catalog_url: String,
+    },
+    /// The catalog's gRPC service over the database. Run `assetd migrate` first.
+    Catalog {
+        #[command(flatten)]
+        catalog: CatalogConfig,
+    },
+    /// The media probe worker.
+    Prober,
+    /// Applies the database migrations and exits.
+    Migrate {
+        #[command(flatten)]
+        database: DatabaseConfig,
+    },
+    /// API key administration.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Account administration.
+    Accounts {
+        #[command(subcommand)]
+        command: AccountsCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum KeysCommand {
+    /// Creates an API key for an account (creating the account if needed) and prints only the key.
+    Create {
+        /// The account's name.
+        #[arg(long)]
+        account: String,
+        #[command(flatten)]
+        database: DatabaseConfig,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum AccountsCommand {
+    /// Allows the account's keys to use the Open API (the default for new accounts).
+    Enable {
+        /// The account's name.
+        name: String,
+        #[command(flatten)]
+        database: DatabaseConfig,
+    },
+    /// Refuses the account's keys with 403 OPEN_API_RUNTIME_ACCESS_FORBIDDEN.
+    Disable {
+        /// The account's name.
+        name: String,
+        #[command(flatten)]
+        database: DatabaseConfig,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init(&cli.telemetry);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!(error = format!("{err:#}"), "assetd failed");
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve {
+            catalog,
+            gateway,
+            storage,
+        } => roles::serve(catalog, gateway, storage).await,
+        Command::Gateway {
+            gateway,
+            storage,
+            catalog_url,
+        } => roles::gateway(gateway, storage, catalog_url).await,
+        Command::Catalog { catalog } => roles::catalog(catalog).await,
+        Command::Prober => anyhow::bail!(
+            "the prober role is not available yet: it arrives with the probe pipeline; uploads are stored \
+             with probeStatus \"pending\" until then"
+        ),
+        Command::Migrate { database } => roles::migrate(database).await,
+        Command::Keys {
+            command: KeysCommand::Create { account, database },
+        } => {
+            let key = roles::create_key(database, &account).await?;
+            println!("{key}");
+            Ok(())
+        }
+        Command::Accounts {
+            command: AccountsCommand::Enable { name, database },
+        } => roles::set_enabled(database, &name, true).await,
+        Command::Accounts {
+            command: AccountsCommand::Disable { name, database },
+        } => roles::set_enabled(database, &name, false).await,
+    }
+}

@@ -1,0 +1,258 @@
+//! The assets table: recording uploaded objects (with their project binding), reading, deleting and probe results.
+
+use assetd_proto::catalog::v1 as pb;
+use sqlx::{Row, any::AnyRow};
+
+use crate::{
+    db::Db,
+    error::{Error, Result},
+    time::now_micros,
+};
+
+const ASSET_COLUMNS: &str = "asset_id, account_id, kind, source, filename, mimetype, size, file_key, sha256, \
+     probe_status, probe_error, width, height, duration, created_at, updated_at";
+
+/// What an upload stored, ready to become an asset row.
+#[derive(Debug, Clone)]
+pub struct NewAsset {
+    pub account_id: String,
+    pub asset_id: String,
+    pub kind: pb::AssetKind,
+    pub source: String,
+    pub filename: String,
+    pub mimetype: String,
+    pub size: u64,
+    pub file_key: String,
+    pub sha256: String,
+    pub project_id: Option<String>,
+}
+
+fn kind_to_sql(kind: pb::AssetKind) -> Result<&'static str> {
+    Ok(match kind {
+        pb::AssetKind::Image => "IMAGE",
+        pb::AssetKind::Gif => "GIF",
+        pb::AssetKind::Video => "VIDEO",
+        pb::AssetKind::Audio => "AUDIO",
+        pb::AssetKind::Caption => "CAPTION",
+        pb::AssetKind::Unspecified => {
+            return Err(Error::InvalidArgument("the asset kind is required".into()));
+        }
+    })
+}
+
+fn kind_from_sql(kind: &str) -> pb::AssetKind {
+    match kind {
+        "IMAGE" => pb::AssetKind::Image,
+        "GIF" => pb::AssetKind::Gif,
+        "VIDEO" => pb::AssetKind::Video,
+        "AUDIO" => pb::AssetKind::Audio,
+        "CAPTION" => pb::AssetKind::Caption,
+        _ => pb::AssetKind::Unspecified,
+    }
+}
+
+fn status_from_sql(status: &str) -> pb::ProbeStatus {
+    match status {
+        "pending" => pb::ProbeStatus::Pending,
+        "ready" => pb::ProbeStatus::Ready,
+        "failed" => pb::ProbeStatus::Failed,
+        _ => pb::ProbeStatus::Unspecified,
+    }
+}
+
+fn dimension(row: &AnyRow, column: &str) -> Result<Option<u32>> {
+    let value: Option<i64> = row.try_get(column)?;
+    Ok(value.and_then(|v| u32::try_from(v).ok()))
+}
+
+fn from_row(row: &AnyRow) -> Result<pb::Asset> {
+    let kind: String = row.try_get("kind")?;
+    let status: String = row.try_get("probe_status")?;
+    let size: i64 = row.try_get("size")?;
+    let mut asset = pb::Asset {
+        asset_id: row.try_get("asset_id")?,
+        account_id: row.try_get("account_id")?,
+        kind: 0,
+        source: row.try_get("source")?,
+        filename: row.try_get("filename")?,
+        mimetype: row.try_get("mimetype")?,
+        size: u64::try_from(size).unwrap_or(0),
+        file_key: row.try_get("file_key")?,
+        sha256: row.try_get("sha256")?,
+        probe_status: 0,
+        width: dimension(row, "width")?,
+        height: dimension(row, "height")?,
+        duration: row.try_get("duration")?,
+        probe_error: row.try_get("probe_error")?,
+        created_at_unix_micros: row.try_get("created_at")?,
+        updated_at_unix_micros: row.try_get("updated_at")?,
+    };
+    asset.set_kind(kind_from_sql(&kind));
+    asset.set_probe_status(status_from_sql(&status));
+    Ok(asset)
+}
+
+/// Inserts the asset and, when a project is named, its binding, in one transaction. The project
+/// must be a project of the same account, else nothing is written and the answer is
+/// [`Error::ProjectNotFound`].
+pub async fn create(db: &Db, new: NewAsset) -> Result<pb::Asset> {
+    let kind = kind_to_sql(new.kind)?;
+    let size =
+        i64::try_from(new.size).map_err(|_| Error::InvalidArgument("size out of range".into()))?;
+    let now = now_micros();
+
+    let mut tx = db.pool().begin().await?;
+    let inserted = sqlx::query(
+        "INSERT INTO assets (asset_id, account_id, kind, source, filename, mimetype, size, file_key, sha256, \
+         probe_status, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $10) ON CONFLICT DO NOTHING",
+    )
+    .bind(&new.asset_id)
+    .bind(&new.account_id)
+    .bind(kind)
+    .bind(&new.source)
+    .bind(&new.filename)
+    .bind(&new.mimetype)
+    .bind(size)
+    .bind(&new.file_key)
+    .bind(&new.sha256)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        return Err(Error::AssetExists);
+    }
+    if let Some(project_id) = &new.project_id {
+        // Written as INSERT ... SELECT so the project's ownership is checked by the same statement
+        // that takes the write lock; a project deleted meanwhile trips the foreign key instead.
+        let bound = sqlx::query(
+            "INSERT INTO project_assets (project_id, asset_id, account_id, created_at) \
+             SELECT project_id, $2, account_id, $3 FROM projects WHERE project_id = $1 AND account_id = $4",
+        )
+        .bind(project_id)
+        .bind(&new.asset_id)
+        .bind(now)
+        .bind(&new.account_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(|err| if is_foreign_key_violation(&err) { Error::ProjectNotFound } else { err.into() })?;
+        if bound.rows_affected() == 0 {
+            return Err(Error::ProjectNotFound);
+        }
+    }
+    let row = sqlx::query(&format!(
+        "SELECT {ASSET_COLUMNS} FROM assets WHERE asset_id = $1"
+    ))
+    .bind(&new.asset_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    let asset = from_row(&row)?;
+    tx.commit().await?;
+    Ok(asset)
+}
+
+pub async fn get(db: &Db, account_id: &str, asset_id: &str) -> Result<pb::Asset> {
+    let row = sqlx::query(&format!(
+        "SELECT {ASSET_COLUMNS} FROM assets WHERE asset_id = $1 AND account_id = $2"
+    ))
+    .bind(asset_id)
+    .bind(account_id)
+    .fetch_optional(db.pool())
+    .await?
+    .ok_or(Error::AssetNotFound)?;
+    from_row(&row)
+}
+
+/// Deletes the asset row and returns its storage key; refused while any project binds it.
+pub async fn delete(db: &Db, account_id: &str, asset_id: &str) -> Result<String> {
+    let mut tx = db.pool().begin().await?;
+    let deleted = sqlx::query(
+        "DELETE FROM assets WHERE asset_id = $1 AND account_id = $2 \
+         AND NOT EXISTS (SELECT 1 FROM project_assets WHERE asset_id = $1) RETURNING file_key",
+    )
+    .bind(asset_id)
+    .bind(account_id)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(|err| {
+        if is_foreign_key_violation(&err) {
+            Error::AssetReferenced
+        } else {
+            err.into()
+        }
+    })?;
+    let file_key = match deleted {
+        Some(row) => row.try_get("file_key")?,
+        None => {
+            let exists =
+                sqlx::query("SELECT 1 AS one FROM assets WHERE asset_id = $1 AND account_id = $2")
+                    .bind(asset_id)
+                    .bind(account_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            return Err(if exists.is_some() {
+                Error::AssetReferenced
+            } else {
+                Error::AssetNotFound
+            });
+        }
+    };
+    tx.commit().await?;
+    Ok(file_key)
+}
+
+/// What the prober found out about an asset.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProbeOutcome {
+    Ready {
+        width: Option<u32>,
+        height: Option<u32>,
+        duration: Option<f64>,
+    },
+    Failed {
+        reason: String,
+    },
+}
+
+/// Stores a probe outcome. Recording the same outcome twice leaves the same row.
+pub async fn record_probe(db: &Db, asset_id: &str, outcome: &ProbeOutcome) -> Result<pb::Asset> {
+    let now = now_micros();
+    let query = match outcome {
+        ProbeOutcome::Ready { width, height, duration } => sqlx::query(
+            "UPDATE assets SET probe_status = 'ready', probe_error = NULL, width = $2, height = $3, duration = $4, \
+             updated_at = $5 WHERE asset_id = $1",
+        )
+        .bind(asset_id)
+        .bind(width.map(i64::from))
+        .bind(height.map(i64::from))
+        .bind(*duration)
+        .bind(now),
+        ProbeOutcome::Failed { reason } => sqlx::query(
+            "UPDATE assets SET probe_status = 'failed', probe_error = $2, width = NULL, height = NULL, \
+             duration = NULL, updated_at = $3 WHERE asset_id = $1",
+        )
+        .bind(asset_id)
+        .bind(reason)
+        .bind(now),
+    };
+    let mut tx = db.pool().begin().await?;
+    if query.execute(&mut *tx).await?.rows_affected() == 0 {
+        return Err(Error::AssetNotFound);
+    }
+    let row = sqlx::query(&format!(
+        "SELECT {ASSET_COLUMNS} FROM assets WHERE asset_id = $1"
+    ))
+    .bind(asset_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    from_row(&row)
+}
+
+pub(crate) fn is_foreign_key_violation(err: &sqlx::Error) -> bool {
+    match err {
+        // Postgres 23503 foreign_key_violation; SQLite 787 SQLITE_CONSTRAINT_FOREIGNKEY.
+        sqlx::Error::Database(db) => matches!(db.code().as_deref(), Some("23503") | Some("787")),
+        _ => false,
+    }
+}

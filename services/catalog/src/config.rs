@@ -1,0 +1,37 @@
+//! The catalog's settings: where its database is and where its gRPC server listens.
+
+use std::net::SocketAddr;
+
+#[derive(clap::Args, Clone, Debug)]
+pub struct DatabaseConfig {
+    /// Database URL: `sqlite://PATH` (embedded default) or `postgres://USER@HOST/DB` (production).
+    #[arg(
+        long,
+        env = "ASSETD_DATABASE_URL",
+        default_value = "sqlite://assetd-data/assetd.db"
+    )]
+    pub database_url: String,
+    /// Largest number of open database connections.
+    #[arg(long, env = "ASSETD_DATABASE_MAX_CONNECTIONS", default_value_t = 16)]
+    pub database_max_connections: u32,
+    /// How long a query waits for a free connection before the catalog answers UNAVAILABLE, in seconds.
+    #[arg(
+        long,
+        env = "ASSETD_DATABASE_ACQUIRE_TIMEOUT_SECS",
+        default_value_t = 5
+    )]
+    pub database_acquire_timeout_secs: u64,
+}
+
+#[derive(clap::Args, Clone, Debug)]
+pub struct CatalogConfig {
+    #[command(flatten)]
+    pub database: DatabaseConfig,
+    /// Address of the catalog's gRPC server; port 0 picks a free port.
+    #[arg(
+        long,
+        env = "ASSETD_CATALOG_GRPC_ADDR",
+        default_value = "127.0.0.1:50051"
+    )]
+    pub catalog_grpc_addr: SocketAddr,
+}

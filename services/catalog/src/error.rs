@@ -1,0 +1,95 @@
+//! The catalog's errors and their one mapping to gRPC statuses with stable reasons.
+
+use tonic::{Code, Status};
+
+use assetd_platform::grpc_error;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("the API key is unknown or revoked")]
+    KeyInvalid,
+    #[error("no such account: {0}")]
+    AccountNotFound(String),
+    #[error("no such asset")]
+    AssetNotFound,
+    #[error("no such project")]
+    ProjectNotFound,
+    #[error("the asset is not bound to the project")]
+    BindingNotFound,
+    #[error("the asset is bound to a project; unbind it first")]
+    AssetReferenced,
+    #[error("an asset with this id or storage key already exists")]
+    AssetExists,
+    #[error("{0}")]
+    InvalidArgument(String),
+    #[error("the database is unavailable")]
+    Unavailable(#[source] sqlx::Error),
+    #[error("database error")]
+    Database(#[source] sqlx::Error),
+    #[error("database migration failed")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(err: sqlx::Error) -> Self {
+        if is_unavailable(&err) {
+            Self::Unavailable(err)
+        } else {
+            Self::Database(err)
+        }
+    }
+}
+
+/// Whether the error means "the database cannot be reached right now" (retryable) rather than a bug.
+fn is_unavailable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            // Postgres: connection exceptions (08), insufficient resources (53), operator
+            // intervention (57), database does not exist (3D000). SQLite: BUSY (5) and LOCKED (6).
+            code.starts_with("08")
+                || code.starts_with("53")
+                || code.starts_with("57")
+                || code == "3D000"
+                || code == "5"
+                || code == "6"
+        }
+        _ => false,
+    }
+}
+
+impl From<Error> for Status {
+    fn from(err: Error) -> Self {
+        let (code, reason) = match &err {
+            Error::KeyInvalid => (Code::Unauthenticated, "OPEN_API_KEY_INVALID"),
+            Error::AccountNotFound(_) => (Code::NotFound, "ACCOUNT_NOT_FOUND"),
+            Error::AssetNotFound => (Code::NotFound, "ASSET_NOT_FOUND"),
+            Error::ProjectNotFound => (Code::NotFound, "PROJECT_NOT_FOUND"),
+            Error::BindingNotFound => (Code::NotFound, "BINDING_NOT_FOUND"),
+            Error::AssetReferenced => (Code::FailedPrecondition, "ASSET_REFERENCED"),
+            Error::AssetExists => (Code::AlreadyExists, "ASSET_EXISTS"),
+            Error::InvalidArgument(_) => (Code::InvalidArgument, "INVALID_ARGUMENT"),
+            Error::Unavailable(cause) => {
+                tracing::warn!(error = %cause, "database unavailable");
+                (Code::Unavailable, "DATABASE_UNAVAILABLE")
+            }
+            Error::Database(cause) => {
+                tracing::error!(error = ?cause, "database error");
+                (Code::Internal, "INTERNAL")
+            }
+            Error::Migrate(cause) => {
+                tracing::error!(error = ?cause, "migration error");
+                (Code::Internal, "INTERNAL")
+            }
+        };
+        grpc_error::status(code, reason, err.to_string())
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

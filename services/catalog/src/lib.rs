@@ -1,0 +1,15 @@
+//! The catalog role: owns assetd's tables on SQLite or Postgres and serves them over gRPC.
+
+pub mod accounts;
+pub mod assets;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod projects;
+pub mod server;
+pub mod service;
+mod time;
+
+pub use config::CatalogConfig;
+pub use db::Db;
+pub use error::Error;

@@ -1,0 +1,228 @@
+//! The catalog's gRPC service: checks each request's arguments and calls the table modules.
+
+use assetd_proto::catalog::v1::{self as pb, catalog_service_server::CatalogService};
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+use crate::{
+    accounts,
+    assets::{self, NewAsset, ProbeOutcome},
+    db::Db,
+    error::{Error, Result},
+    projects::{self, NewProject},
+};
+
+/// Longest project title, in characters.
+pub const TITLE_MAX_CHARS: usize = 120;
+/// Longest project description, in characters.
+pub const DESCRIPTION_MAX_CHARS: usize = 500;
+/// The only editor state schema version there is.
+pub const STATE_SCHEMA_VERSION: &str = "v1";
+
+#[derive(Clone, Debug)]
+pub struct Catalog {
+    db: Db,
+}
+
+impl Catalog {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+}
+
+/// The canonical (lowercase, hyphenated) form of a UUID argument.
+fn uuid_arg(name: &str, value: &str) -> Result<String> {
+    Uuid::parse_str(value)
+        .map(|id| id.hyphenated().to_string())
+        .map_err(|_| Error::InvalidArgument(format!("{name} must be a UUID")))
+}
+
+fn required(name: &str, value: &str) -> Result<()> {
+    if value.is_empty() {
+        return Err(Error::InvalidArgument(format!("{name} is required")));
+    }
+    Ok(())
+}
+
+fn validate_project_fields(title: &str, description: Option<&str>) -> Result<()> {
+    if title.chars().count() > TITLE_MAX_CHARS {
+        return Err(Error::InvalidArgument(format!(
+            "title must be at most {TITLE_MAX_CHARS} characters"
+        )));
+    }
+    if description.is_some_and(|d| d.chars().count() > DESCRIPTION_MAX_CHARS) {
+        return Err(Error::InvalidArgument(format!(
+            "description must be at most {DESCRIPTION_MAX_CHARS} characters"
+        )));
+    }
+    Ok(())
+}
+
+#[tonic::async_trait]
+impl CatalogService for Catalog {
+    async fn authenticate(
+        &self,
+        request: Request<pb::AuthenticateRequest>,
+    ) -> Result<Response<pb::AuthenticateResponse>, Status> {
+        let owner = accounts::authenticate(&self.db, &request.into_inner().api_key).await?;
+        Ok(Response::new(pb::AuthenticateResponse {
+            account_id: owner.account_id,
+            enabled: owner.enabled,
+        }))
+    }
+
+    async fn create_asset(
+        &self,
+        request: Request<pb::CreateAssetRequest>,
+    ) -> Result<Response<pb::Asset>, Status> {
+        let req = request.into_inner();
+        let kind = req.kind();
+        required("source", &req.source)?;
+        required("filename", &req.filename)?;
+        required("mimetype", &req.mimetype)?;
+        required("file_key", &req.file_key)?;
+        required("sha256", &req.sha256)?;
+        let new = NewAsset {
+            account_id: uuid_arg("account_id", &req.account_id)?,
+            asset_id: uuid_arg("asset_id", &req.asset_id)?,
+            kind,
+            source: req.source,
+            filename: req.filename,
+            mimetype: req.mimetype,
+            size: req.size,
+            file_key: req.file_key,
+            sha256: req.sha256,
+            project_id: req
+                .project_id
+                .as_deref()
+                .map(|id| uuid_arg("project_id", id))
+                .transpose()?,
+        };
+        Ok(Response::new(assets::create(&self.db, new).await?))
+    }
+
+    async fn get_asset(
+        &self,
+        request: Request<pb::GetAssetRequest>,
+    ) -> Result<Response<pb::Asset>, Status> {
+        let req = request.into_inner();
+        let account_id = uuid_arg("account_id", &req.account_id)?;
+        let asset_id = uuid_arg("asset_id", &req.asset_id)?;
+        Ok(Response::new(
+            assets::get(&self.db, &account_id, &asset_id).await?,
+        ))
+    }
+
+    async fn delete_asset(
+        &self,
+        request: Request<pb::DeleteAssetRequest>,
+    ) -> Result<Response<pb::DeleteAssetResponse>, Status> {
+        let req = request.into_inner();
+        let account_id = uuid_arg("account_id", &req.account_id)?;
+        let asset_id = uuid_arg("asset_id", &req.asset_id)?;
+        let file_key = assets::delete(&self.db, &account_id, &asset_id).await?;
+        Ok(Response::new(pb::DeleteAssetResponse { file_key }))
+    }
+
+    async fn create_project(
+        &self,
+        request: Request<pb::CreateProjectRequest>,
+    ) -> Result<Response<pb::Project>, Status> {
+        let req = request.into_inner();
+        validate_project_fields(&req.title, req.description.as_deref())?;
+        if req.state_schema_version != STATE_SCHEMA_VERSION {
+            return Err(Error::InvalidArgument(format!(
+                "state_schema_version must be {STATE_SCHEMA_VERSION:?}"
+            ))
+            .into());
+        }
+        let new = NewProject {
+            account_id: uuid_arg("account_id", &req.account_id)?,
+            title: req.title,
+            description: req.description,
+            editor_state_json: req.editor_state_json,
+            state_schema_version: req.state_schema_version,
+        };
+        Ok(Response::new(projects::create(&self.db, new).await?))
+    }
+
+    async fn get_project(
+        &self,
+        request: Request<pb::GetProjectRequest>,
+    ) -> Result<Response<pb::Project>, Status> {
+        let req = request.into_inner();
+        let account_id = uuid_arg("account_id", &req.account_id)?;
+        let project_id = uuid_arg("project_id", &req.project_id)?;
+        Ok(Response::new(
+            projects::get(&self.db, &account_id, &project_id).await?,
+        ))
+    }
+
+    async fn delete_project(
+        &self,
+        request: Request<pb::DeleteProjectRequest>,
+    ) -> Result<Response<pb::DeleteProjectResponse>, Status> {
+        let req = request.into_inner();
+        let account_id = uuid_arg("account_id", &req.account_id)?;
+        let project_id = uuid_arg("project_id", &req.project_id)?;
+        projects::delete(&self.db, &account_id, &project_id).await?;
+        Ok(Response::new(pb::DeleteProjectResponse {}))
+    }
+
+    async fn bind_asset(
+        &self,
+        request: Request<pb::BindAssetRequest>,
+    ) -> Result<Response<pb::BindAssetResponse>, Status> {
+        let req = request.into_inner();
+        let account_id = uuid_arg("account_id", &req.account_id)?;
+        let project_id = uuid_arg("project_id", &req.project_id)?;
+        let asset_id = uuid_arg("asset_id", &req.asset_id)?;
+        projects::bind(&self.db, &account_id, &project_id, &asset_id).await?;
+        Ok(Response::new(pb::BindAssetResponse {}))
+    }
+
+    async fn unbind_asset(
+        &self,
+        request: Request<pb::UnbindAssetRequest>,
+    ) -> Result<Response<pb::UnbindAssetResponse>, Status> {
+        let req = request.into_inner();
+        let account_id = uuid_arg("account_id", &req.account_id)?;
+        let project_id = uuid_arg("project_id", &req.project_id)?;
+        let asset_id = uuid_arg("asset_id", &req.asset_id)?;
+        projects::unbind(&self.db, &account_id, &project_id, &asset_id).await?;
+        Ok(Response::new(pb::UnbindAssetResponse {}))
+    }
+
+    async fn record_probe_result(
+        &self,
+        request: Request<pb::RecordProbeResultRequest>,
+    ) -> Result<Response<pb::Asset>, Status> {
+        let req = request.into_inner();
+        let asset_id = uuid_arg("asset_id", &req.asset_id)?;
+        let outcome = match req.result {
+            Some(pb::record_probe_result_request::Result::Ready(ready)) => {
+                if ready.duration.is_some_and(|d| !d.is_finite() || d < 0.0) {
+                    return Err(Error::InvalidArgument(
+                        "duration must be a finite, non-negative number".into(),
+                    )
+                    .into());
+                }
+                ProbeOutcome::Ready {
+                    width: ready.width,
+                    height: ready.height,
+                    duration: ready.duration,
+                }
+            }
+            Some(pb::record_probe_result_request::Result::Failed(failed)) => {
+                required("reason", &failed.reason)?;
+                ProbeOutcome::Failed {
+                    reason: failed.reason,
+                }
+            }
+            None => return Err(Error::InvalidArgument("result is required".into()).into()),
+        };
+        Ok(Response::new(
+            assets::record_probe(&self.db, &asset_id, &outcome).await?,
+        ))
+    }
+}

@@ -1,0 +1,68 @@
+//! The gateway's router, shared state and HTTP server.
+
+use assetd_platform::storage::Storage;
+use axum::{
+    Router,
+    extract::DefaultBodyLimit,
+    routing::{get, post},
+};
+use serde::Serialize;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    assets, catalog_client::CatalogClient, config::UploadLimits, files, problem::ApiError, upload,
+};
+
+/// What every handler shares; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub catalog: CatalogClient,
+    pub storage: Storage,
+    pub limits: UploadLimits,
+    /// Base URL of this gateway as clients reach it, without a trailing slash.
+    pub public_url: String,
+}
+
+/// The contract's success body: `{"data": ..., "meta": {}}`.
+#[derive(Debug, Serialize)]
+pub struct Envelope<T> {
+    pub data: T,
+    pub meta: serde_json::Map<String, serde_json::Value>,
+}
+
+impl<T> Envelope<T> {
+    pub fn new(data: T) -> Self {
+        Self {
+            data,
+            meta: serde_json::Map::new(),
+        }
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route(
+            "/v1/uploads",
+            post(upload::upload).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/v1/assets/{asset_id}", get(assets::get_asset))
+        .route("/files/{*key}", get(files::serve_file))
+        .fallback(|| async { ApiError::NotFound })
+        .with_state(state)
+}
+
+/// Serves the HTTP API on `listener` until `shutdown` is cancelled, then lets in-flight requests finish.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, public_url = state.public_url, "gateway HTTP listening");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await?;
+    tracing::info!("gateway HTTP stopped");
+    Ok(())
+}

@@ -1,0 +1,85 @@
+//! The contract's asset object: the 11 Indream fields, plus probe status, sha256 and creation time.
+
+use assetd_platform::storage::PublicAccess;
+use assetd_proto::catalog::v1::{self as pb, AssetKind, ProbeStatus};
+use serde::Serialize;
+
+use crate::{app::AppState, problem::ApiError, rfc3339};
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AssetBody {
+    pub asset_id: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub source: Option<String>,
+    pub filename: String,
+    pub mimetype: String,
+    pub size: Option<u64>,
+    pub file_url: String,
+    pub file_key: String,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub duration: Option<f64>,
+    pub probe_status: &'static str,
+    pub probe_error: Option<String>,
+    pub sha256: String,
+    pub created_at: String,
+}
+
+pub fn kind_name(kind: AssetKind) -> &'static str {
+    match kind {
+        AssetKind::Image => "IMAGE",
+        AssetKind::Gif => "GIF",
+        AssetKind::Video => "VIDEO",
+        AssetKind::Audio => "AUDIO",
+        AssetKind::Caption => "CAPTION",
+        AssetKind::Unspecified => "UNSPECIFIED",
+    }
+}
+
+fn status_name(status: ProbeStatus) -> &'static str {
+    match status {
+        ProbeStatus::Pending | ProbeStatus::Unspecified => "pending",
+        ProbeStatus::Ready => "ready",
+        ProbeStatus::Failed => "failed",
+    }
+}
+
+impl AssetBody {
+    pub async fn render(state: &AppState, asset: pb::Asset) -> Result<Self, ApiError> {
+        let ready = asset.probe_status() == ProbeStatus::Ready;
+        Ok(Self {
+            file_url: file_url(state, &asset.file_key).await?,
+            kind: kind_name(asset.kind()),
+            probe_status: status_name(asset.probe_status()),
+            asset_id: asset.asset_id,
+            source: Some(asset.source).filter(|s| !s.is_empty()),
+            filename: asset.filename,
+            mimetype: asset.mimetype,
+            size: Some(asset.size),
+            file_key: asset.file_key,
+            // Until the probe has run, these are unknown, never a made-up 0.
+            width: asset.width.filter(|_| ready),
+            height: asset.height.filter(|_| ready),
+            duration: asset.duration.filter(|_| ready),
+            probe_error: asset.probe_error,
+            sha256: asset.sha256,
+            created_at: rfc3339::from_unix_micros(asset.created_at_unix_micros),
+        })
+    }
+}
+
+/// A URL from which the exact stored bytes can be fetched.
+pub async fn file_url(state: &AppState, key: &str) -> Result<String, ApiError> {
+    match state.storage.public_access() {
+        PublicAccess::ViaGateway => Ok(format!("{}/files/{key}", state.public_url)),
+        PublicAccess::BaseUrl(base) => Ok(format!("{base}/{key}")),
+        PublicAccess::Presigned(ttl) => {
+            state.storage.presign_read(key, *ttl).await.map_err(|err| {
+                tracing::warn!(error = ?err, "cannot presign a file URL");
+                ApiError::Unavailable("Storage")
+            })
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! `GET /files/{key}`: serves stored objects, with single-range support, when storage is not publicly reachable itself.
+
+use assetd_platform::storage::StorageError;
+use axum::{
+    body::Body,
+    extract::{Path, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use uuid::Uuid;
+
+use crate::{app::AppState, problem::ApiError, sniff};
+
+/// Keys are `assets/{account uuid}/{asset uuid}.{ext}`; nothing else is served.
+fn valid_key(key: &str) -> Option<sniff::Format> {
+    let mut parts = key.split('/');
+    let (Some("assets"), Some(account), Some(file), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return None;
+    };
+    let (asset, ext) = file.split_once('.')?;
+    Uuid::parse_str(account).ok()?;
+    Uuid::parse_str(asset).ok()?;
+    sniff::format_for_ext(ext)
+}
+
+/// Parses a single `bytes=` range against an object of `size` bytes; `Ok(None)` means the whole object.
+fn parse_range(value: &str, size: u64) -> Result<Option<std::ops::Range<u64>>, ()> {
+    let spec = value.trim().strip_prefix("bytes=").ok_or(())?;
+    if spec.contains(',') {
+        // Multiple ranges are allowed to be answered with the whole object.
+        return Ok(None);
+    }
+    let (start, end) = spec.split_once('-').ok_or(())?;
+    let (start, end) = (start.trim(), end.trim());
+    let range = if start.is_empty() {
+        let suffix: u64 = end.parse().map_err(|_| ())?;
+        if suffix == 0 {
+            return Err(());
+        }
+        size.saturating_sub(suffix)..size
+    } else {
+        let start: u64 = start.parse().map_err(|_| ())?;
+        let end = if end.is_empty() {
+            size
+        } else {
+            end.parse::<u64>()
+                .map_err(|_| ())?
+                .saturating_add(1)
+                .min(size)
+        };
+        start..end
+    };
+    if range.start >= size || range.start >= range.end {
+        return Err(());
+    }
+    Ok(Some(range))
+}
+
+pub async fn serve_file(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let format = valid_key(&key).ok_or(ApiError::FileNotFound)?;
+    let size = state.storage.size(&key).await.map_err(|err| match err {
+        StorageError::NotFound => ApiError::FileNotFound,
+        other => {
+            tracing::warn!(error = ?other, "storage failed while serving a file");
+            ApiError::Unavailable("Storage")
+        }
+    })?;
+    let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
+        Some(value) => {
+            parse_range(value, size).map_err(|()| ApiError::RangeNotSatisfiable { size })?
+        }
+        None => None,
+    };
+    let (status, span) = match range {
+        Some(range) => (StatusCode::PARTIAL_CONTENT, range),
+        None => (StatusCode::OK, 0..size),
+    };
+    let stream = state
+        .storage
+        .read_stream(&key, span.clone())
+        .await
+        .map_err(|err| {
+            tracing::warn!(error = ?err, "storage failed while serving a file");
+            ApiError::Unavailable("Storage")
+        })?;
+    let mut response = (status, Body::from_stream(stream)).into_response();
+    let out = response.headers_mut();
+    out.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.mime));
+    out.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    out.insert(
+        header::CONTENT_LENGTH,
+        HeaderValue::from(span.end - span.start),
+    );
+    // Objects never change under a key: cache them for good.
+    out.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    if status == StatusCode::PARTIAL_CONTENT {
+        let value = format!("bytes {}-{}/{size}", span.start, span.end - 1);
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            out.insert(header::CONTENT_RANGE, value);
+        }
+    }
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range("bytes=0-9", 100), Ok(Some(0..10)));
+        assert_eq!(parse_range("bytes=90-", 100), Ok(Some(90..100)));
+        assert_eq!(parse_range("bytes=-10", 100), Ok(Some(90..100)));
+        assert_eq!(parse_range("bytes=50-500", 100), Ok(Some(50..100)));
+        assert_eq!(parse_range("bytes=0-0,5-6", 100), Ok(None));
+        assert_eq!(parse_range("bytes=100-", 100), Err(()));
+        assert_eq!(parse_range("bytes=5-2", 100), Err(()));
+        assert_eq!(parse_range("items=0-1", 100), Err(()));
+    }
+
+    #[test]
+    fn only_asset_keys_are_served() {
+        let a = "6f9619ff-8b86-d011-b42d-00c04fc964ff";
+        assert!(valid_key(&format!("assets/{a}/{a}.png")).is_some());
+        assert!(valid_key(&format!("assets/{a}/../{a}.png")).is_none());
+        assert!(valid_key(&format!("assets/{a}/{a}.exe")).is_none());
+        assert!(valid_key("../../etc/passwd").is_none());
+        assert!(valid_key(&format!(".incoming/{a}")).is_none());
+    }
+}

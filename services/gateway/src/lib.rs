@@ -1,0 +1,16 @@
+//! The gateway role: the Indream-compatible HTTP API. It holds no SQL; records go through the catalog over gRPC.
+
+pub mod app;
+mod asset_body;
+mod assets;
+pub mod auth;
+pub mod catalog_client;
+pub mod config;
+mod files;
+pub mod problem;
+mod rfc3339;
+pub mod sniff;
+mod upload;
+
+pub use app::{AppState, serve};
+pub use config::{GatewayConfig, UploadLimits};

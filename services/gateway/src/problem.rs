@@ -1,0 +1,195 @@
+//! The gateway's errors, each rendered as the contract's problem details with a stable `errorCode`.
+
+use axum::{
+    Json,
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde::Serialize;
+
+/// Seconds a client is told to wait after a 503.
+const RETRY_AFTER_SECS: &str = "5";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("The API key is missing or invalid.")]
+    KeyInvalid,
+    #[error("The current account is not eligible for this Open API route")]
+    AccessForbidden,
+    #[error("x-file-name {0}")]
+    FileNameInvalid(&'static str),
+    #[error("x-project-id must be a UUID")]
+    ProjectIdInvalid,
+    #[error("The request body is empty: send the file's bytes as the body.")]
+    BodyEmpty,
+    #[error("The upload is larger than the {limit_mib} MiB allowed for {what}.")]
+    TooLarge { what: &'static str, limit_mib: u64 },
+    #[error(
+        "This file type is not accepted: upload an image, GIF, video, audio file or an .srt, .ass or .lrc caption."
+    )]
+    TypeUnsupported,
+    #[error(
+        "The upload ended before all its bytes arrived ({received} of {expected}); send it again."
+    )]
+    Incomplete { received: u64, expected: String },
+    #[error("{0} must be a UUID")]
+    IdInvalid(&'static str),
+    #[error("No project with this id.")]
+    ProjectNotFound,
+    #[error("No asset with this id.")]
+    AssetNotFound,
+    #[error("No such file.")]
+    FileNotFound,
+    #[error("No such route.")]
+    NotFound,
+    #[error("The requested range is not satisfiable.")]
+    RangeNotSatisfiable { size: u64 },
+    #[error("{0} is unavailable; retry shortly.")]
+    Unavailable(&'static str),
+    #[error("Internal error.")]
+    Internal,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    title: &'a str,
+    status: u16,
+    detail: String,
+    error_code: &'a str,
+}
+
+impl ApiError {
+    /// Status, category (`type`), stable business code and title.
+    pub fn parts(&self) -> (StatusCode, &'static str, &'static str, &'static str) {
+        use StatusCode as S;
+        match self {
+            Self::KeyInvalid => (
+                S::UNAUTHORIZED,
+                "UNAUTHORIZED",
+                "OPEN_API_KEY_INVALID",
+                "Unauthorized",
+            ),
+            Self::AccessForbidden => (
+                S::FORBIDDEN,
+                "FORBIDDEN",
+                "OPEN_API_RUNTIME_ACCESS_FORBIDDEN",
+                "Forbidden",
+            ),
+            Self::FileNameInvalid(_) => (
+                S::BAD_REQUEST,
+                "BAD_REQUEST",
+                "UPLOAD_FILE_NAME_INVALID",
+                "Invalid file name",
+            ),
+            Self::ProjectIdInvalid => (
+                S::BAD_REQUEST,
+                "BAD_REQUEST",
+                "UPLOAD_PROJECT_ID_INVALID",
+                "Invalid project id",
+            ),
+            Self::BodyEmpty => (
+                S::BAD_REQUEST,
+                "BAD_REQUEST",
+                "UPLOAD_BODY_EMPTY",
+                "Empty upload",
+            ),
+            Self::TooLarge { .. } => (
+                S::PAYLOAD_TOO_LARGE,
+                "PAYLOAD_TOO_LARGE",
+                "UPLOAD_TOO_LARGE",
+                "Upload too large",
+            ),
+            Self::TypeUnsupported => (
+                S::UNPROCESSABLE_ENTITY,
+                "UNPROCESSABLE_CONTENT",
+                "UPLOAD_FILE_TYPE_UNSUPPORTED",
+                "Unsupported file type",
+            ),
+            Self::Incomplete { .. } => (
+                S::BAD_REQUEST,
+                "BAD_REQUEST",
+                "UPLOAD_INCOMPLETE",
+                "Incomplete upload",
+            ),
+            Self::IdInvalid(_) => (S::BAD_REQUEST, "BAD_REQUEST", "ID_INVALID", "Invalid id"),
+            Self::ProjectNotFound => (
+                S::NOT_FOUND,
+                "NOT_FOUND",
+                "PROJECT_NOT_FOUND",
+                "Project not found",
+            ),
+            Self::AssetNotFound => (
+                S::NOT_FOUND,
+                "NOT_FOUND",
+                "ASSET_NOT_FOUND",
+                "Asset not found",
+            ),
+            Self::FileNotFound => (
+                S::NOT_FOUND,
+                "NOT_FOUND",
+                "FILE_NOT_FOUND",
+                "File not found",
+            ),
+            Self::NotFound => (S::NOT_FOUND, "NOT_FOUND", "ROUTE_NOT_FOUND", "Not found"),
+            Self::RangeNotSatisfiable { .. } => (
+                S::RANGE_NOT_SATISFIABLE,
+                "BAD_REQUEST",
+                "RANGE_NOT_SATISFIABLE",
+                "Range not satisfiable",
+            ),
+            Self::Unavailable(_) => (
+                S::SERVICE_UNAVAILABLE,
+                "SERVICE_UNAVAILABLE",
+                "SERVICE_UNAVAILABLE",
+                "Service unavailable",
+            ),
+            Self::Internal => (
+                S::INTERNAL_SERVER_ERROR,
+                "INTERNAL",
+                "INTERNAL",
+                "Internal error",
+            ),
+        }
+    }
+
+    pub fn error_code(&self) -> &'static str {
+        self.parts().2
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, kind, error_code, title) = self.parts();
+        let body = Problem {
+            kind,
+            title,
+            status: status.as_u16(),
+            detail: self.to_string(),
+            error_code,
+        };
+        let mut response = (status, Json(body)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        match self {
+            Self::Unavailable(_) => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from_static(RETRY_AFTER_SECS),
+                );
+            }
+            Self::RangeNotSatisfiable { size } => {
+                if let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                    headers.insert(header::CONTENT_RANGE, value);
+                }
+            }
+            _ => {}
+        }
+        response
+    }
+}

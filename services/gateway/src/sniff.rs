@@ -1,0 +1,200 @@
+//! Decides an upload's kind and real media type from its first bytes, before anything is stored.
+
+use assetd_proto::catalog::v1::AssetKind;
+
+/// How many leading bytes the sniffer wants; fewer only when the whole file is shorter.
+pub const SNIFF_LEN: usize = 8 * 1024;
+
+/// An accepted format: the kind it counts as, its media type and the extension of its storage key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Format {
+    pub kind: AssetKind,
+    pub mime: &'static str,
+    pub ext: &'static str,
+}
+
+const fn format(kind: AssetKind, mime: &'static str, ext: &'static str) -> Format {
+    Format { kind, mime, ext }
+}
+
+/// Every accepted format, keyed by the media type the magic-number matcher reports.
+const ACCEPTED: &[(&str, Format)] = &[
+    ("image/png", format(AssetKind::Image, "image/png", "png")),
+    ("image/jpeg", format(AssetKind::Image, "image/jpeg", "jpg")),
+    ("image/gif", format(AssetKind::Gif, "image/gif", "gif")),
+    ("image/webp", format(AssetKind::Image, "image/webp", "webp")),
+    ("image/bmp", format(AssetKind::Image, "image/bmp", "bmp")),
+    ("image/tiff", format(AssetKind::Image, "image/tiff", "tiff")),
+    ("image/avif", format(AssetKind::Image, "image/avif", "avif")),
+    ("image/heif", format(AssetKind::Image, "image/heif", "heic")),
+    ("video/mp4", format(AssetKind::Video, "video/mp4", "mp4")),
+    (
+        "video/x-m4v",
+        format(AssetKind::Video, "video/x-m4v", "m4v"),
+    ),
+    (
+        "video/quicktime",
+        format(AssetKind::Video, "video/quicktime", "mov"),
+    ),
+    (
+        "video/x-matroska",
+        format(AssetKind::Video, "video/x-matroska", "mkv"),
+    ),
+    ("video/webm", format(AssetKind::Video, "video/webm", "webm")),
+    ("audio/mpeg", format(AssetKind::Audio, "audio/mpeg", "mp3")),
+    ("audio/m4a", format(AssetKind::Audio, "audio/mp4", "m4a")),
+    ("audio/aac", format(AssetKind::Audio, "audio/aac", "aac")),
+    (
+        "audio/x-flac",
+        format(AssetKind::Audio, "audio/flac", "flac"),
+    ),
+    ("audio/ogg", format(AssetKind::Audio, "audio/ogg", "ogg")),
+    ("audio/opus", format(AssetKind::Audio, "audio/ogg", "opus")),
+    ("audio/x-wav", format(AssetKind::Audio, "audio/wav", "wav")),
+];
+
+const SRT: Format = format(AssetKind::Caption, "application/x-subrip", "srt");
+const ASS: Format = format(AssetKind::Caption, "text/x-ssa", "ass");
+const LRC: Format = format(AssetKind::Caption, "text/x-lrc", "lrc");
+
+/// What the first bytes say, or `None` for a format assetd does not accept.
+pub fn sniff(prefix: &[u8]) -> Option<Format> {
+    if let Some(found) = infer::get(prefix) {
+        return ACCEPTED
+            .iter()
+            .find(|(mime, _)| *mime == found.mime_type())
+            .map(|(_, format)| *format);
+    }
+    caption(prefix)
+}
+
+/// The format a storage key's extension stands for, to label objects served back.
+pub fn format_for_ext(ext: &str) -> Option<Format> {
+    ACCEPTED
+        .iter()
+        .map(|(_, format)| *format)
+        .chain([SRT, ASS, LRC])
+        .find(|format| format.ext == ext)
+}
+
+/// Captions have no magic number: they are UTF-8 text whose first lines follow SRT, ASS or LRC.
+fn caption(prefix: &[u8]) -> Option<Format> {
+    let text = utf8_prefix(prefix)?;
+    let text = text.trim_start_matches('\u{feff}');
+    let mut lines = text.lines().map(str::trim).filter(|line| !line.is_empty());
+    let first = lines.next()?;
+    if first.eq_ignore_ascii_case("[script info]") {
+        return Some(ASS);
+    }
+    if first.chars().all(|c| c.is_ascii_digit()) && lines.next().is_some_and(is_srt_timing) {
+        return Some(SRT);
+    }
+    if is_lrc_line(first) {
+        return Some(LRC);
+    }
+    None
+}
+
+/// The prefix as text, tolerating a multi-byte character cut at the end; `None` if it is not UTF-8.
+fn utf8_prefix(prefix: &[u8]) -> Option<&str> {
+    match std::str::from_utf8(prefix) {
+        Ok(text) => Some(text),
+        Err(err) if err.error_len().is_none() => {
+            std::str::from_utf8(&prefix[..err.valid_up_to()]).ok()
+        }
+        Err(_) => None,
+    }
+}
+
+/// `00:00:01,000 --> 00:00:04,000`, optionally followed by position settings.
+fn is_srt_timing(line: &str) -> bool {
+    let Some((start, end)) = line.split_once("-->") else {
+        return false;
+    };
+    let end = end.split_whitespace().next().unwrap_or("");
+    is_srt_time(start.trim()) && is_srt_time(end)
+}
+
+fn is_srt_time(time: &str) -> bool {
+    let bytes = time.as_bytes();
+    bytes.len() == 12
+        && bytes.iter().enumerate().all(|(i, b)| match i {
+            2 | 5 => *b == b':',
+            8 => *b == b',' || *b == b'.',
+            _ => b.is_ascii_digit(),
+        })
+}
+
+/// `[mm:ss.xx] lyric` or an ID tag such as `[ti:Title]`.
+fn is_lrc_line(line: &str) -> bool {
+    let Some(rest) = line.strip_prefix('[') else {
+        return false;
+    };
+    let Some((tag, _)) = rest.split_once(']') else {
+        return false;
+    };
+    if let Some((minutes, seconds)) = tag.split_once(':') {
+        let minutes_ok = !minutes.is_empty() && minutes.chars().all(|c| c.is_ascii_digit());
+        let seconds_ok =
+            seconds.len() >= 2 && seconds.chars().all(|c| c.is_ascii_digit() || c == '.');
+        if minutes_ok && seconds_ok {
+            return true;
+        }
+        return [
+            "ti", "ar", "al", "au", "by", "offset", "length", "re", "ve", "tool", "#",
+        ]
+        .contains(&minutes);
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn images_by_magic() {
+        let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+        assert_eq!(sniff(png).map(|f| f.kind), Some(AssetKind::Image));
+        assert_eq!(
+            sniff(b"GIF89a\x01\0\x01\0").map(|f| f.kind),
+            Some(AssetKind::Gif)
+        );
+    }
+
+    #[test]
+    fn captions_by_shape() {
+        let srt = "1\n00:00:01,000 --> 00:00:02,500\nHello\n";
+        assert_eq!(sniff(srt.as_bytes()), Some(SRT));
+        let srt_bom = "\u{feff}1\r\n00:00:01,000 --> 00:00:02,500 X1:0\r\nHello\r\n";
+        assert_eq!(sniff(srt_bom.as_bytes()), Some(SRT));
+        assert_eq!(sniff(b"[Script Info]\nTitle: x\n"), Some(ASS));
+        assert_eq!(sniff(b"[ti:Song]\n[00:12.00]Line\n"), Some(LRC));
+        assert_eq!(sniff(b"[00:12.00]Line\n"), Some(LRC));
+    }
+
+    #[test]
+    fn refuses_json_documents_and_text() {
+        assert_eq!(sniff(br#"{"v":"5.7.4","fr":30,"layers":[]}"#), None);
+        assert_eq!(sniff(b"%PDF-1.7\n"), None);
+        assert_eq!(sniff(b"glTF\x02\0\0\0"), None);
+        assert_eq!(sniff(b"hello world"), None);
+        assert_eq!(sniff(b"\xff\xfe\x00garbage"), None);
+    }
+
+    #[test]
+    fn tolerates_a_cut_multibyte_character() {
+        let mut srt = "1\n00:00:01,000 --> 00:00:02,500\nCaf\u{e9}"
+            .as_bytes()
+            .to_vec();
+        srt.pop();
+        assert_eq!(sniff(&srt), Some(SRT));
+    }
+
+    #[test]
+    fn every_extension_maps_back() {
+        for (_, format) in ACCEPTED {
+            assert_eq!(format_for_ext(format.ext), Some(*format));
+        }
+    }
+}

@@ -1,0 +1,331 @@
+//! `POST /v1/uploads`: checks the headers, sniffs the first bytes, streams the body into storage
+//! while hashing it, then records the asset through the catalog. Any failure removes what was written.
+
+use assetd_platform::storage::StorageError;
+use assetd_proto::catalog::v1::{CreateAssetRequest, GetProjectRequest};
+use axum::{
+    Json,
+    body::Body,
+    extract::State,
+    http::{HeaderMap, StatusCode, header},
+};
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::{
+    app::{AppState, Envelope},
+    asset_body::AssetBody,
+    auth::Account,
+    catalog_client,
+    problem::ApiError,
+    sniff,
+};
+
+/// Longest accepted `x-file-name`, in characters.
+pub const FILE_NAME_MAX_CHARS: usize = 512;
+
+/// What the headers say about an upload, checked before any body byte is read.
+#[derive(Debug)]
+struct UploadHeaders {
+    filename: String,
+    project_id: Option<String>,
+    declared_len: Option<u64>,
+}
+
+fn parse_headers(headers: &HeaderMap) -> Result<UploadHeaders, ApiError> {
+    let raw = headers
+        .get("x-file-name")
+        .ok_or(ApiError::FileNameInvalid("is required"))?;
+    // Header values are bytes; clients send UTF-8 (percent-encoding is not part of the contract).
+    let filename = std::str::from_utf8(raw.as_bytes())
+        .map_err(|_| ApiError::FileNameInvalid("must be UTF-8"))?;
+    let filename = filename.trim();
+    if filename.is_empty() {
+        return Err(ApiError::FileNameInvalid("must not be empty"));
+    }
+    if filename.chars().count() > FILE_NAME_MAX_CHARS {
+        return Err(ApiError::FileNameInvalid("must be at most 512 characters"));
+    }
+    if filename.chars().any(char::is_control) {
+        return Err(ApiError::FileNameInvalid(
+            "must not contain control characters",
+        ));
+    }
+    let project_id = match headers.get("x-project-id") {
+        None => None,
+        Some(value) => {
+            let text = value
+                .to_str()
+                .map_err(|_| ApiError::ProjectIdInvalid)?
+                .trim();
+            let id = Uuid::parse_str(text).map_err(|_| ApiError::ProjectIdInvalid)?;
+            Some(id.hyphenated().to_string())
+        }
+    };
+    let declared_len = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    Ok(UploadHeaders {
+        filename: filename.to_owned(),
+        project_id,
+        declared_len,
+    })
+}
+
+pub async fn upload(
+    State(state): State<AppState>,
+    account: Account,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<Envelope<AssetBody>>), ApiError> {
+    let upload = parse_headers(&headers)?;
+    match upload.declared_len {
+        Some(0) => return Err(ApiError::BodyEmpty),
+        Some(len) if len > state.limits.largest() => {
+            return Err(ApiError::TooLarge {
+                what: "any upload",
+                limit_mib: mib(state.limits.largest()),
+            });
+        }
+        _ => {}
+    }
+    if let Some(project_id) = &upload.project_id {
+        // Checked before reading the body so a wrong id costs the client nothing; checked again
+        // in the transaction that records the asset.
+        state
+            .catalog
+            .clone()
+            .get_project(GetProjectRequest {
+                account_id: account.account_id.clone(),
+                project_id: project_id.clone(),
+            })
+            .await
+            .map_err(catalog_client::api_error)?;
+    }
+    // The body is consumed in a task of its own: if the client hangs up, the connection's future
+    // is dropped, but this task still runs to the end and removes what it wrote.
+    let task = tokio::spawn(store(state.clone(), account, upload, body));
+    let asset = task.await.map_err(|err| {
+        tracing::error!(error = %err, "upload task failed");
+        ApiError::Internal
+    })??;
+    Ok((
+        StatusCode::CREATED,
+        Json(Envelope::new(AssetBody::render(&state, asset).await?)),
+    ))
+}
+
+fn mib(bytes: u64) -> u64 {
+    bytes.div_ceil(1024 * 1024)
+}
+
+fn storage_error(err: StorageError) -> ApiError {
+    tracing::warn!(error = ?err, "storage failed during upload");
+    ApiError::Unavailable("Storage")
+}
+
+async fn store(
+    state: AppState,
+    account: Account,
+    upload: UploadHeaders,
+    body: Body,
+) -> Result<assetd_proto::catalog::v1::Asset, ApiError> {
+    let mut stream = body.into_data_stream();
+
+    // 1. Enough leading bytes to tell the format, and no more.
+    let mut prefix = BytesMut::new();
+    let mut ended = false;
+    while prefix.len() < sniff::SNIFF_LEN {
+        match stream.next().await {
+            Some(Ok(chunk)) => prefix.extend_from_slice(&chunk),
+            Some(Err(_)) => return Err(incomplete(prefix.len() as u64, upload.declared_len)),
+            None => {
+                ended = true;
+                break;
+            }
+        }
+    }
+    if prefix.is_empty() {
+        return Err(ApiError::BodyEmpty);
+    }
+    let format = sniff::sniff(&prefix).ok_or(ApiError::TypeUnsupported)?;
+    let (limit, what) = state.limits.for_kind(format.kind);
+    let too_large = ApiError::TooLarge {
+        what,
+        limit_mib: mib(limit),
+    };
+    if upload.declared_len.is_some_and(|len| len > limit) || prefix.len() as u64 > limit {
+        return Err(too_large);
+    }
+
+    // 2. Stream everything into storage under a key made only of ids.
+    let asset_id = Uuid::new_v4().hyphenated().to_string();
+    let key = format!("assets/{}/{asset_id}.{}", account.account_id, format.ext);
+    let mut writer = state.storage.writer(&key).await.map_err(storage_error)?;
+    let written = copy_body(
+        &mut writer,
+        prefix.freeze(),
+        &mut stream,
+        ended,
+        limit,
+        too_large,
+    )
+    .await;
+    let (size, sha256) = match written {
+        Ok(done) => done,
+        Err(err) => {
+            if let Err(abort) = writer.abort().await {
+                tracing::warn!(error = ?abort, key, "cannot abort a cut upload's write");
+            }
+            return Err(err);
+        }
+    };
+    if let Some(expected) = upload.declared_len.filter(|expected| *expected != size) {
+        if let Err(abort) = writer.abort().await {
+            tracing::warn!(error = ?abort, key, "cannot abort a short upload's write");
+        }
+        return Err(incomplete(size, Some(expected)));
+    }
+    if let Err(err) = writer.close().await {
+        remove(&state, &key).await;
+        return Err(storage_error(err.into()));
+    }
+
+    // 3. Record it; without a record the object must not stay.
+    let request = CreateAssetRequest {
+        account_id: account.account_id,
+        asset_id,
+        kind: format.kind.into(),
+        source: "UPLOAD".to_owned(),
+        filename: upload.filename,
+        mimetype: format.mime.to_owned(),
+        size,
+        file_key: key.clone(),
+        sha256,
+        project_id: upload.project_id,
+    };
+    match state.catalog.clone().create_asset(request).await {
+        Ok(asset) => {
+            let asset = asset.into_inner();
+            tracing::info!(
+                asset_id = asset.asset_id,
+                size,
+                mimetype = asset.mimetype,
+                "upload stored"
+            );
+            Ok(asset)
+        }
+        Err(status) => {
+            remove(&state, &key).await;
+            Err(catalog_client::api_error(status))
+        }
+    }
+}
+
+/// Writes the prefix and the rest of the body, enforcing the limit at the byte that crosses it.
+/// Returns the size and the lowercase hex SHA-256.
+async fn copy_body(
+    writer: &mut opendal::Writer,
+    prefix: Bytes,
+    stream: &mut (impl futures::Stream<Item = Result<Bytes, axum::Error>> + Unpin),
+    ended: bool,
+    limit: u64,
+    too_large: ApiError,
+) -> Result<(u64, String), ApiError> {
+    let mut hasher = Sha256::new();
+    let mut size = prefix.len() as u64;
+    hasher.update(&prefix);
+    writer
+        .write(prefix)
+        .await
+        .map_err(|err| storage_error(err.into()))?;
+    if !ended {
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|_| incomplete(size, None))?;
+            size += chunk.len() as u64;
+            if size > limit {
+                return Err(too_large);
+            }
+            hasher.update(&chunk);
+            writer
+                .write(chunk)
+                .await
+                .map_err(|err| storage_error(err.into()))?;
+        }
+    }
+    Ok((size, hex::encode(hasher.finalize())))
+}
+
+fn incomplete(received: u64, expected: Option<u64>) -> ApiError {
+    ApiError::Incomplete {
+        received,
+        expected: expected.map_or_else(|| "unknown".to_owned(), |e| e.to_string()),
+    }
+}
+
+/// Best-effort removal of an object whose upload failed after it was written.
+async fn remove(state: &AppState, key: &str) {
+    if let Err(err) = state.storage.delete(key).await {
+        tracing::error!(error = ?err, key, "cannot remove the object of a failed upload; it is orphaned");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(
+                http::HeaderName::from_bytes(name.as_bytes()).expect("name"),
+                http::HeaderValue::from_str(value).expect("value"),
+            );
+        }
+        map
+    }
+
+    #[test]
+    fn file_name_rules() {
+        assert!(matches!(
+            parse_headers(&headers(&[])),
+            Err(ApiError::FileNameInvalid(_))
+        ));
+        assert!(matches!(
+            parse_headers(&headers(&[("x-file-name", "  ")])),
+            Err(ApiError::FileNameInvalid(_))
+        ));
+        let long = "a".repeat(513);
+        assert!(matches!(
+            parse_headers(&headers(&[("x-file-name", &long)])),
+            Err(ApiError::FileNameInvalid(_))
+        ));
+        let ok = "a".repeat(512);
+        assert_eq!(
+            parse_headers(&headers(&[("x-file-name", &ok)]))
+                .expect("ok")
+                .filename,
+            ok
+        );
+    }
+
+    #[test]
+    fn project_id_must_be_a_uuid() {
+        let bad = headers(&[("x-file-name", "a.png"), ("x-project-id", "nope")]);
+        assert!(matches!(
+            parse_headers(&bad),
+            Err(ApiError::ProjectIdInvalid)
+        ));
+        let good = headers(&[
+            ("x-file-name", "a.png"),
+            ("x-project-id", "6F9619FF-8B86-D011-B42D-00C04FC964FF"),
+        ]);
+        assert_eq!(
+            parse_headers(&good).expect("ok").project_id.as_deref(),
+            Some("6f9619ff-8b86-d011-b42d-00c04fc964ff")
+        );
+    }
+}
