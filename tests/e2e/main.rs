@@ -1,1 +1,62 @@
+//! assetd's one end-to-end test binary: the real `assetd` over real sockets.
 
+mod bad_input;
+mod outage;
+mod s3;
+mod streaming;
+mod uploads;
+
+use assetd_tests::Assetd;
+use reqwest::{Client, StatusCode};
+use serde_json::Value;
+
+/// Sends `POST /v1/uploads` with the API key as `x-api-key` and the given extra headers.
+pub async fn upload(
+    app: &Assetd,
+    key: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> (StatusCode, Value) {
+    let mut request = Client::new()
+        .post(app.url("/v1/uploads"))
+        .header("x-api-key", key)
+        .body(body);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.expect("send upload");
+    let status = response.status();
+    let body = response.json::<Value>().await.unwrap_or(Value::Null);
+    (status, body)
+}
+
+/// Creates a project for the key's account through the catalog's gRPC API.
+pub async fn create_project(app: &Assetd, account_id: &str) -> String {
+    let project = app
+        .catalog()
+        .await
+        .create_project(assetd_proto::catalog::v1::CreateProjectRequest {
+            account_id: account_id.to_owned(),
+            title: "e2e".into(),
+            description: None,
+            editor_state_json: "{}".into(),
+            state_schema_version: "v1".into(),
+        })
+        .await
+        .expect("create project")
+        .into_inner();
+    project.project_id
+}
+
+/// The account id behind a key, through the catalog's gRPC API.
+pub async fn account_of(app: &Assetd, key: &str) -> String {
+    app.catalog()
+        .await
+        .authenticate(assetd_proto::catalog::v1::AuthenticateRequest {
+            api_key: key.to_owned(),
+        })
+        .await
+        .expect("authenticate")
+        .into_inner()
+        .account_id
+}

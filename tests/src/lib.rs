@@ -1,1 +1,553 @@
+//! The end-to-end harness: builds and starts the real `assetd` binary on free ports against a fresh
+//! database (SQLite file or a new Postgres database) and fresh storage (a directory or an S3 bucket),
+//! and gives tests what they need to look behind it (rows, objects).
 
+use std::{
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::OnceLock,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, bail};
+use sqlx::{AnyPool, Row};
+
+/// Set to 1 (CI does) to make Postgres-backed tests fail instead of skipping when Postgres is unreachable.
+pub const REQUIRE_POSTGRES_VAR: &str = "ASSETD_TEST_REQUIRE_POSTGRES";
+/// Admin URL of the Postgres server the tests create their databases on.
+pub const POSTGRES_URL_VAR: &str = "ASSETD_TEST_POSTGRES_URL";
+/// Endpoint of the S3-compatible server for S3 tests (the test script starts one).
+pub const S3_ENDPOINT_VAR: &str = "ASSETD_TEST_S3_ENDPOINT";
+/// Set to 1 (CI does) to make S3 tests fail instead of skipping when no S3 endpoint is given.
+pub const REQUIRE_S3_VAR: &str = "ASSETD_TEST_REQUIRE_S3";
+
+const DEFAULT_POSTGRES_URL: &str = "postgres://root@127.0.0.1:5432/test";
+
+fn required(var: &str) -> bool {
+    std::env::var(var).is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
+}
+
+/// The `assetd` binary, built once per test run with the same profile as the tests.
+pub fn assetd_binary() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        let exe = std::env::current_exe().expect("test executable path");
+        // target/<profile>/deps/e2e-<hash>
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("target profile dir")
+            .to_path_buf();
+        let target_dir = profile_dir.parent().expect("target dir").to_path_buf();
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
+        let mut build = Command::new(cargo);
+        build
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "assetd",
+                "--bin",
+                "assetd",
+                "--manifest-path",
+            ])
+            .arg(&manifest);
+        build.env("CARGO_TARGET_DIR", &target_dir);
+        if profile_dir
+            .file_name()
+            .is_some_and(|name| name == "release")
+        {
+            build.arg("--release");
+        }
+        let status = build
+            .status()
+            .expect("run cargo build for the assetd binary");
+        assert!(status.success(), "building the assetd binary failed");
+        profile_dir.join("assetd")
+    })
+}
+
+/// A scratch directory removed on drop.
+#[derive(Debug)]
+pub struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    pub fn new() -> Self {
+        let path =
+            std::env::temp_dir().join(format!("assetd-e2e-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&path).expect("create scratch dir");
+        Self(path)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Default for ScratchDir {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Which database engine a test runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// A fresh database: a SQLite file in the scratch dir, or a new Postgres database dropped afterwards.
+#[derive(Debug)]
+pub struct TestDb {
+    pub url: String,
+    postgres: Option<(String, String)>,
+}
+
+impl TestDb {
+    /// `None` when the engine is Postgres, it is unreachable and not required (the test is skipped).
+    pub async fn create(engine: Engine, dir: &Path) -> Option<Self> {
+        sqlx::any::install_default_drivers();
+        match engine {
+            Engine::Sqlite => Some(Self {
+                url: format!("sqlite://{}/assetd.db", dir.display()),
+                postgres: None,
+            }),
+            Engine::Postgres => {
+                let admin =
+                    std::env::var(POSTGRES_URL_VAR).unwrap_or_else(|_| DEFAULT_POSTGRES_URL.into());
+                let pool = match AnyPool::connect(&admin).await {
+                    Ok(pool) => pool,
+                    Err(err) if !required(REQUIRE_POSTGRES_VAR) => {
+                        eprintln!(
+                            "SKIPPED: Postgres unreachable at {admin} ({err}); set {REQUIRE_POSTGRES_VAR}=1 to fail instead"
+                        );
+                        return None;
+                    }
+                    Err(err) => panic!(
+                        "Postgres is required ({REQUIRE_POSTGRES_VAR}=1) but unreachable at {admin}: {err}"
+                    ),
+                };
+                let name = format!("assetd_e2e_{}", uuid::Uuid::new_v4().simple());
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&pool)
+                    .await
+                    .expect("create test database");
+                pool.close().await;
+                let (base, _) = admin
+                    .rsplit_once('/')
+                    .expect("postgres URL has a database path");
+                Some(Self {
+                    url: format!("{base}/{name}"),
+                    postgres: Some((admin, name)),
+                })
+            }
+        }
+    }
+
+    pub async fn pool(&self) -> AnyPool {
+        sqlx::any::install_default_drivers();
+        AnyPool::connect(&self.url)
+            .await
+            .expect("connect to the test database")
+    }
+
+    /// Drops the Postgres database now, closing every connection to it (simulates an outage).
+    pub async fn drop_database(&self) {
+        if let Some((admin, name)) = &self.postgres {
+            let pool = AnyPool::connect(admin)
+                .await
+                .expect("connect to Postgres admin database");
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&pool)
+                .await
+                .expect("drop test database");
+            pool.close().await;
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = self.postgres.take() {
+            // Drop runs outside any runtime guarantee: use a small runtime of our own on a thread.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .ok()?;
+                runtime.block_on(async {
+                    let pool = AnyPool::connect(&admin).await.ok()?;
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&pool)
+                        .await;
+                    pool.close().await;
+                    Some(())
+                })
+            })
+            .join();
+        }
+    }
+}
+
+/// Where a test's objects go.
+#[derive(Clone, Debug)]
+pub enum TestStorage {
+    Fs { dir: PathBuf },
+    S3 { endpoint: String, bucket: String },
+}
+
+impl TestStorage {
+    pub fn fs(scratch: &ScratchDir) -> Self {
+        Self::Fs {
+            dir: scratch.path().join("objects"),
+        }
+    }
+
+    /// A fresh bucket on the test S3 server; `None` when none is configured and it is not required.
+    pub async fn s3() -> Option<Self> {
+        let endpoint = match std::env::var(S3_ENDPOINT_VAR) {
+            Ok(endpoint) => endpoint,
+            Err(_) if !required(REQUIRE_S3_VAR) => {
+                eprintln!(
+                    "SKIPPED: no S3 endpoint; set {S3_ENDPOINT_VAR} (the test script does) or run tests/run"
+                );
+                return None;
+            }
+            Err(_) => panic!(
+                "S3 tests are required ({REQUIRE_S3_VAR}=1) but {S3_ENDPOINT_VAR} is not set"
+            ),
+        };
+        let bucket = format!(
+            "assetd-e2e-{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..12]
+        );
+        let response = reqwest::Client::new()
+            .put(format!("{endpoint}/{bucket}"))
+            .send()
+            .await
+            .unwrap_or_else(|err| panic!("S3 server at {endpoint} unreachable: {err}"));
+        assert!(
+            response.status().is_success(),
+            "create bucket: {}",
+            response.status()
+        );
+        Some(Self::S3 { endpoint, bucket })
+    }
+
+    pub fn args(&self) -> Vec<String> {
+        match self {
+            Self::Fs { dir } => vec![
+                "--storage".into(),
+                "fs".into(),
+                "--storage-dir".into(),
+                dir.display().to_string(),
+            ],
+            Self::S3 { endpoint, bucket } => vec![
+                "--storage".into(),
+                "s3".into(),
+                "--s3-endpoint".into(),
+                endpoint.clone(),
+                "--s3-bucket".into(),
+                bucket.clone(),
+                "--s3-access-key-id".into(),
+                "test".into(),
+                "--s3-secret-access-key".into(),
+                "test".into(),
+                "--storage-timeout-secs".into(),
+                "5".into(),
+            ],
+        }
+    }
+
+    fn operator(&self) -> opendal::Operator {
+        opendal::install_default();
+        match self {
+            Self::Fs { dir } => {
+                std::fs::create_dir_all(dir).expect("storage dir");
+                opendal::Operator::new(
+                    opendal::services::Fs::default().root(&dir.display().to_string()),
+                )
+                .expect("fs operator")
+            }
+            Self::S3 { endpoint, bucket } => opendal::Operator::new(
+                opendal::services::S3::default()
+                    .endpoint(endpoint)
+                    .bucket(bucket)
+                    .region("us-east-1")
+                    .access_key_id("test")
+                    .secret_access_key("test"),
+            )
+            .expect("s3 operator"),
+        }
+    }
+
+    /// Every stored file, including half-written ones, as storage paths.
+    pub async fn all_files(&self) -> Vec<String> {
+        let entries = self
+            .operator()
+            .list_with("/")
+            .recursive(true)
+            .await
+            .expect("list storage");
+        let mut files: Vec<String> = entries
+            .into_iter()
+            .filter(|e| e.metadata().is_file())
+            .map(|e| e.path().to_owned())
+            .collect();
+        files.sort();
+        files
+    }
+
+    pub async fn read(&self, key: &str) -> Vec<u8> {
+        self.operator()
+            .read(key)
+            .await
+            .expect("read object")
+            .to_vec()
+    }
+}
+
+/// A running `assetd` process and everything it was started on.
+#[derive(Debug)]
+pub struct Assetd {
+    child: Child,
+    pub http: String,
+    pub grpc: String,
+    pub db: TestDb,
+    pub storage: TestStorage,
+    log: PathBuf,
+    pub scratch: ScratchDir,
+}
+
+/// What to start: a role command line plus extra flags.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub extra_args: Vec<String>,
+}
+
+impl Assetd {
+    /// `assetd serve` on fresh storage and database; `None` when the engine is unavailable and not required.
+    pub async fn serve(
+        engine: Engine,
+        storage: Option<TestStorage>,
+        options: Options,
+    ) -> Option<Self> {
+        let scratch = ScratchDir::new();
+        let db = TestDb::create(engine, scratch.path()).await?;
+        let storage = storage.unwrap_or_else(|| TestStorage::fs(&scratch));
+        let mut args: Vec<String> = vec![
+            "serve".into(),
+            "--http-addr".into(),
+            "127.0.0.1:0".into(),
+            "--catalog-grpc-addr".into(),
+            "127.0.0.1:0".into(),
+            "--database-url".into(),
+            db.url.clone(),
+        ];
+        args.extend(storage.args());
+        args.extend(options.extra_args);
+        let log = scratch.path().join("assetd.log");
+        let child = spawn(&args, &log);
+        let (http, grpc) = wait_for_addrs(&log, true, true)
+            .await
+            .expect("assetd serve starts");
+        Some(Self {
+            child,
+            http: http.unwrap_or_default(),
+            grpc: grpc.unwrap_or_default(),
+            db,
+            storage,
+            log,
+            scratch,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.http)
+    }
+
+    /// Creates an API key for `account` with the real CLI and returns it.
+    pub fn create_key(&self, account: &str) -> String {
+        cli(&[
+            "keys",
+            "create",
+            "--account",
+            account,
+            "--database-url",
+            &self.db.url,
+        ])
+    }
+
+    pub fn disable_account(&self, account: &str) {
+        cli(&[
+            "accounts",
+            "disable",
+            account,
+            "--database-url",
+            &self.db.url,
+        ]);
+    }
+
+    pub async fn catalog(
+        &self,
+    ) -> assetd_proto::catalog::v1::catalog_service_client::CatalogServiceClient<
+        tonic::transport::Channel,
+    > {
+        assetd_proto::catalog::v1::catalog_service_client::CatalogServiceClient::connect(
+            self.grpc.clone(),
+        )
+        .await
+        .expect("connect to the catalog's gRPC")
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Counts of every catalog table, to prove a failed request left nothing behind.
+    pub async fn row_counts(&self) -> (i64, i64) {
+        let pool = self.db.pool().await;
+        let assets: i64 = sqlx::query("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM assets")
+            .fetch_one(&pool)
+            .await
+            .expect("count assets")
+            .get("n");
+        let bindings: i64 = sqlx::query("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM project_assets")
+            .fetch_one(&pool)
+            .await
+            .expect("count bindings")
+            .get("n");
+        pool.close().await;
+        (assets, bindings)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Assetd {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A process of one role (`catalog` or `gateway`), for tests that run the roles apart.
+#[derive(Debug)]
+pub struct Role {
+    child: Child,
+    pub addr: String,
+}
+
+impl Role {
+    pub async fn start(args: &[String], log: &Path, http: bool) -> Self {
+        let child = spawn(args, log);
+        let (h, g) = wait_for_addrs(log, http, !http).await.expect("role starts");
+        Self {
+            child,
+            addr: if http {
+                h.unwrap_or_default()
+            } else {
+                g.unwrap_or_default()
+            },
+        }
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Role {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn spawn(args: &[String], log: &Path) -> Child {
+    let file = std::fs::File::create(log).expect("create log file");
+    Command::new(assetd_binary())
+        .args(args)
+        .args(["--log-format", "json"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(file)
+        .spawn()
+        .expect("spawn assetd")
+}
+
+/// Runs an admin command of the real binary and returns its standard output, trimmed.
+pub fn cli(args: &[&str]) -> String {
+    let output = Command::new(assetd_binary())
+        .args(args)
+        .output()
+        .expect("run assetd");
+    assert!(
+        output.status.success(),
+        "assetd {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .expect("utf-8 output")
+        .trim()
+        .to_owned()
+}
+
+/// Waits for the "listening" log lines and returns (http URL, grpc URL).
+async fn wait_for_addrs(
+    log: &Path,
+    http: bool,
+    grpc: bool,
+) -> anyhow::Result<(Option<String>, Option<String>)> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        let mut http_addr = None;
+        let mut grpc_addr = None;
+        for line in text.lines() {
+            let Ok(value) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
+            let addr = value
+                .get("addr")
+                .and_then(|a| a.as_str())
+                .map(|a| format!("http://{a}"));
+            match value.get("message").and_then(|m| m.as_str()) {
+                Some("gateway HTTP listening") => http_addr = addr,
+                Some("catalog gRPC listening") => grpc_addr = addr,
+                _ => {}
+            }
+        }
+        if (!http || http_addr.is_some()) && (!grpc || grpc_addr.is_some()) {
+            return Ok((http_addr, grpc_addr));
+        }
+        if Instant::now() > deadline {
+            bail!("assetd did not start within 60 s; its log:\n{text}");
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// The fixture file's bytes.
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name);
+    std::fs::read(&path)
+        .with_context(|| format!("read fixture {}", path.display()))
+        .expect("fixture")
+}

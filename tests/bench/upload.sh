@@ -1,0 +1,574 @@
+#!/usr/bin/env bash
+# Upload benchmark for assetd: large-upload throughput against nginx and the machine's ceilings,
+# memory during concurrent large uploads, and small-upload rate on Postgres against pgbench.
+# Every figure is compared with references measured in the same run (the machine is shared and noisy).
+#
+# Run from anywhere, as root (it may apt-get install nginx-light and wrk):
+#     bash tests/bench/upload.sh
+# Needs PostgreSQL on 127.0.0.1:5432 with trust auth for user root and an existing database `test`
+# (used only to CREATE/DROP a scratch database). Writes tests/bench/RESULTS.md (overwriting).
+# Knobs (environment): SIZE_MIB (1024), REPS (3), PG_SECS (15), PG_CONC (32), SKIP_BUILD (0),
+# PGHOST/PGPORT/PGUSER (127.0.0.1/5432/root), PG_ADMIN_DB (test), BENCH_TMP (a dir on the disk to test).
+# Only 127.0.0.1 is contacted. Everything it starts or creates is removed on exit.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+RESULTS=${RESULTS:-$HERE/RESULTS.md}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+BIN=$CARGO_TARGET_DIR/release/assetd
+SIZE_MIB=${SIZE_MIB:-1024}
+SIZE=$((SIZE_MIB * 1024 * 1024))
+REPS=${REPS:-3}
+PG_SECS=${PG_SECS:-15}
+PG_CONC=${PG_CONC:-32}
+SKIP_BUILD=${SKIP_BUILD:-0}
+export PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-5432} PGUSER=${PGUSER:-root}
+PG_ADMIN_DB=${PG_ADMIN_DB:-test}
+START_TS=$EPOCHREALTIME
+
+log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+die() { log "FATAL: $*"; exit 1; }
+
+# ---------------------------------------------------------------- clean-up of everything we start
+PIDS=()
+PG_DB=""
+WORK=""
+cleanup() {
+    local rc=$?
+    set +e
+    for pid in "${PIDS[@]}"; do
+        kill "$pid" 2>/dev/null
+    done
+    for pid in "${PIDS[@]}"; do
+        # Give each child up to 10 s to stop, then force it.
+        for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    done
+    if [[ -n $PG_DB ]]; then
+        psql -q -d "$PG_ADMIN_DB" -c "DROP DATABASE IF EXISTS \"$PG_DB\" WITH (FORCE)" >/dev/null 2>&1 \
+            || log "could not drop scratch database $PG_DB"
+    fi
+    if [[ -n $WORK && -d $WORK ]]; then rm -rf "$WORK"; fi
+    if ((rc != 0)); then log "benchmark failed (exit $rc); RESULTS.md not (fully) written"; fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---------------------------------------------------------------- small helpers
+calc() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }"; }
+median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+verdict() { awk "BEGIN { exit !($1) }" && echo PASS || echo MISS; }
+cpu_ticks() { local f; read -r -a f <"/proc/$1/stat"; echo $((f[13] + f[14])); }
+CLK_TCK=$(getconf CLK_TCK)
+status_kib() { # PID FIELD -> value in KiB of a /proc/PID/status field (VmRSS, VmHWM)
+    local k v
+    while IFS=: read -r k v; do
+        if [[ $k == "$2" ]]; then v=${v//[^0-9]/}; echo "$v"; return; fi
+    done <"/proc/$1/status"
+}
+wchar() { local k v; while IFS=': ' read -r k v; do [[ $k == wchar ]] && { echo "$v"; return; }; done <"/proc/$1/io"; }
+
+free_port() {
+    local p
+    for _ in $(seq 200); do
+        p=$((20000 + RANDOM % 40000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
+    done
+    die "no free port found"
+}
+
+# Records the moment a process has written TARGET more bytes (wchar) than BASE, or gives up when STOP exists.
+# That is when the whole body went through write(2); what remains is fsync, rename, the catalog, the reply.
+watch_written() { # PID BASE TARGET STOPFILE OUTFILE
+    local pid=$1 base=$2 target=$3 stop=$4 out=$5 v
+    while [[ ! -e $stop ]]; do
+        v=$(wchar "$pid")
+        if ((v - base >= target)); then echo "$EPOCHREALTIME" >"$out"; return; fi
+        sleep 0.01
+    done
+}
+
+# ---------------------------------------------------------------- prerequisites
+need_apt=()
+command -v nginx >/dev/null || need_apt+=(nginx-light)
+command -v wrk >/dev/null || need_apt+=(wrk)
+if ((${#need_apt[@]})); then
+    log "installing ${need_apt[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y "${need_apt[@]}" >/dev/null 2>&1 \
+        || { apt-get update >/dev/null && apt-get install -y "${need_apt[@]}" >/dev/null; }
+fi
+for tool in nginx wrk curl openssl psql pgbench dd jq awk; do
+    command -v "$tool" >/dev/null || die "$tool is missing"
+done
+NGINX=$(command -v nginx)
+psql -qtA -d "$PG_ADMIN_DB" -c 'SELECT 1' >/dev/null || die "PostgreSQL is not reachable at $PGHOST:$PGPORT as $PGUSER"
+
+if [[ $SKIP_BUILD != 1 ]]; then
+    log "building the release binary (cargo build --release -p assetd)"
+    (cd "$ROOT" && cargo build --release -p assetd) >&2
+fi
+[[ -x $BIN ]] || die "$BIN is missing (build failed?)"
+BIN_AGE=$(date -u -r "$BIN" '+%Y-%m-%d %H:%M UTC')
+
+WORK=$(mktemp -d "${BENCH_TMP:-${TMPDIR:-/tmp}}/assetd-bench.XXXXXX")
+log "work dir $WORK ($(df --output=source,fstype "$WORK" | tail -1 | tr -s ' '))"
+
+# ---------------------------------------------------------------- payloads
+BIG=$WORK/big.mp4
+SMALL=$WORK/small.png
+log "creating a ${SIZE_MIB} MiB MP4-headed payload"
+{
+    printf '\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom'
+    head -c $((SIZE - 24)) /dev/urandom
+} >"$BIG"
+[[ $(stat -c %s "$BIG") == "$SIZE" ]] || die "payload has the wrong size"
+cat "$BIG" >/dev/null # into the page cache
+{
+    printf '\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00\x00\x40\x00\x00\x00\x40\x08\x06\x00\x00\x00\xaa\x69\x71\xde'
+    head -c $((4096 - 33)) /dev/zero
+} >"$SMALL"
+
+# ---------------------------------------------------------------- assetd
+# start_assetd NAME DATABASE_URL [extra serve flags...]; sets ASSETD_PID, ASSETD_PORT, ASSETD_DIR, ASSETD_KEY
+start_assetd() {
+    local name=$1 db=$2
+    shift 2
+    ASSETD_DIR=$WORK/$name
+    mkdir -p "$ASSETD_DIR"
+    (cd "$ASSETD_DIR" && exec "$BIN" serve --http-addr 127.0.0.1:0 --catalog-grpc-addr 127.0.0.1:0 \
+        --storage-dir "$ASSETD_DIR/objects" --database-url "$db" --log-format json "$@" \
+        2>"$ASSETD_DIR/serve.log" >/dev/null) &
+    ASSETD_PID=$!
+    PIDS+=("$ASSETD_PID")
+    ASSETD_PORT=""
+    for _ in $(seq 300); do
+        ASSETD_PORT=$(grep -F 'gateway HTTP listening' "$ASSETD_DIR/serve.log" 2>/dev/null |
+            grep -o '"addr":"127\.0\.0\.1:[0-9]*"' | head -1 | grep -o '[0-9]*"$' | tr -d '"' || true)
+        [[ -n $ASSETD_PORT ]] && break
+        kill -0 "$ASSETD_PID" 2>/dev/null || { cat "$ASSETD_DIR/serve.log" >&2; die "assetd ($name) exited at start"; }
+        sleep 0.1
+    done
+    [[ -n $ASSETD_PORT ]] || die "assetd ($name) did not report its HTTP port"
+    ASSETD_KEY=$("$BIN" keys create --account bench --database-url "$db" --log-format json 2>>"$ASSETD_DIR/admin.log")
+    [[ -n $ASSETD_KEY ]] || die "no API key"
+    log "assetd ($name) pid $ASSETD_PID on port $ASSETD_PORT"
+}
+stop_pid() {
+    local pid=$1
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    local kept=()
+    for p in "${PIDS[@]}"; do [[ $p == "$pid" ]] || kept+=("$p"); done
+    PIDS=("${kept[@]}")
+}
+log_problems() { # serve.log -> "N warn, M error" lines
+    local w e
+    w=$(grep -c '"level":"WARN"' "$1" || true)
+    e=$(grep -c '"level":"ERROR"' "$1" || true)
+    echo "$w WARN / $e ERROR"
+}
+
+# post URL FILE NAME CTYPE RESPFILE [KEY] -> "code seconds bytes_sent"
+post() {
+    local url=$1 file=$2 name=$3 ctype=$4 resp=$5 key=${6:-none}
+    curl -sS -o "$resp" -w '%{http_code} %{time_total} %{size_upload}\n' -X POST -T "$file" \
+        -H 'Expect:' -H "x-api-key: $key" -H "x-file-name: $name" -H "Content-Type: $ctype" "$url"
+}
+
+settle() { sync; sleep 1; }
+
+# ================================================================= 1. throughput
+log "section 1: ${SIZE_MIB} MiB upload throughput, $REPS repetitions, interleaved"
+start_assetd fs "sqlite://$WORK/fs/assetd.db" --video-max-bytes $((2 * SIZE > 2147483648 ? 2 * SIZE : 2147483648))
+FS_PID=$ASSETD_PID FS_PORT=$ASSETD_PORT FS_KEY=$ASSETD_KEY FS_DIR=$ASSETD_DIR
+
+NG=$WORK/nginx
+mkdir -p "$NG"
+NG_PORT=$(free_port)
+cat >"$NG/nginx.conf" <<EOF
+user root;
+worker_processes 1;
+daemon off;
+pid $NG/nginx.pid;
+error_log $NG/error.log warn;
+events { worker_connections 256; }
+http {
+    access_log off;
+    client_body_temp_path $NG/body;
+    proxy_temp_path $NG/proxy;
+    fastcgi_temp_path $NG/fastcgi;
+    uwsgi_temp_path $NG/uwsgi;
+    scgi_temp_path $NG/scgi;
+    client_max_body_size 0;
+    server {
+        listen 127.0.0.1:$NG_PORT;
+        # The whole body is read into a file under client_body_temp_path (kept: in_file_only on),
+        # then a body-less request to the location below produces the 201.
+        location = /v1/uploads {
+            client_body_in_file_only on;
+            proxy_pass_request_body off;
+            proxy_set_header Content-Length "";
+            proxy_set_header X-Body-File \$request_body_file;
+            proxy_pass http://127.0.0.1:$NG_PORT/received;
+        }
+        location = /received { return 201 '{"data":"received"}\n'; }
+    }
+}
+EOF
+"$NGINX" -p "$NG" -c "$NG/nginx.conf" -e "$NG/error.log" &
+NG_PID=$!
+PIDS+=("$NG_PID")
+for _ in $(seq 100); do
+    curl -s -o /dev/null "http://127.0.0.1:$NG_PORT/received" -X POST && break
+    kill -0 "$NG_PID" 2>/dev/null || { cat "$NG/error.log" >&2; die "nginx exited at start"; }
+    sleep 0.1
+done
+NG_WORKER=""
+for _ in $(seq 50); do
+    NG_WORKER=$(cat "/proc/$NG_PID/task/$NG_PID/children" 2>/dev/null | awk '{ print $1 }')
+    [[ -n $NG_WORKER ]] && break
+    sleep 0.1
+done
+[[ -n $NG_WORKER ]] || die "nginx worker not found"
+log "nginx master $NG_PID worker $NG_WORKER on port $NG_PORT"
+
+# upload_run assetd|nginx -> appends to the arrays below
+declare -a A_MBS A_RECV_MBS A_TAIL A_CPU N_MBS N_RECV_MBS N_TAIL N_CPU DDF DDN
+upload_run() {
+    local who=$1 url pid key resp code secs sent t0 t1 tw cpu0 cpu1 base stop out
+    if [[ $who == assetd ]]; then
+        url="http://127.0.0.1:$FS_PORT/v1/uploads" pid=$FS_PID key=$FS_KEY
+    else
+        url="http://127.0.0.1:$NG_PORT/v1/uploads" pid=$NG_WORKER key=none
+    fi
+    resp=$WORK/resp.json stop=$WORK/stop.$who out=$WORK/written.$who
+    rm -f "$stop" "$out"
+    settle
+    base=$(wchar "$pid")
+    cpu0=$(cpu_ticks "$pid")
+    watch_written "$pid" "$base" "$SIZE" "$stop" "$out" &
+    local watcher=$!
+    t0=$EPOCHREALTIME
+    read -r code secs sent < <(post "$url" "$BIG" x.mp4 video/mp4 "$resp" "$key")
+    t1=$EPOCHREALTIME
+    touch "$stop"
+    wait "$watcher" || true
+    cpu1=$(cpu_ticks "$pid")
+    [[ $code == 201 ]] || { cat "$resp" >&2; die "$who answered $code to a ${SIZE_MIB} MiB upload"; }
+    [[ $sent == "$SIZE" ]] || die "curl sent $sent bytes, not $SIZE"
+    if [[ $who == assetd ]]; then
+        local got want
+        got=$(jq -r '.data.sha256' "$resp")
+        want=${BIG_SHA:=$(sha256sum "$BIG" | cut -d' ' -f1)}
+        [[ $got == "$want" ]] || die "assetd reported sha256 $got, expected $want"
+        [[ $(jq -r '.data.size' "$resp") == "$SIZE" ]] || die "assetd reported a wrong size"
+    fi
+    tw=$(cat "$out" 2>/dev/null || echo "$t1")
+    local mbs recv tail cpu
+    mbs=$(calc "$SIZE / $secs / 1e6" 1)
+    recv=$(calc "$SIZE / ($tw - $t0) / 1e6" 1)
+    tail=$(calc "$t1 - $tw" 2)
+    cpu=$(calc "($cpu1 - $cpu0) / $CLK_TCK" 2)
+    log "  $who: ${mbs} MB/s (${secs}s; body written after $(calc "$tw - $t0" 2)s, then ${tail}s to the reply; CPU ${cpu}s)"
+    if [[ $who == assetd ]]; then
+        A_MBS+=("$mbs") A_RECV_MBS+=("$recv") A_TAIL+=("$tail") A_CPU+=("$cpu")
+        find "$FS_DIR/objects" -type f -name '*.mp4' -delete
+    else
+        N_MBS+=("$mbs") N_RECV_MBS+=("$recv") N_TAIL+=("$tail") N_CPU+=("$cpu")
+        find "$NG/body" -type f -delete
+    fi
+}
+dd_run() { # fdatasync|none
+    local flag=() line bytes secs
+    [[ $1 == fdatasync ]] && flag=(conv=fdatasync)
+    settle
+    line=$(dd if=/dev/zero of="$WORK/dd.out" bs=1M count="$SIZE_MIB" "${flag[@]}" 2>&1 | tail -1)
+    bytes=$(awk '{ print $1 }' <<<"$line")
+    secs=$(sed -E 's/.*copied, ([0-9.e+-]+) s.*/\1/' <<<"$line")
+    rm -f "$WORK/dd.out"
+    local mbs
+    mbs=$(calc "$bytes / $secs / 1e6" 1)
+    log "  dd ($1): $mbs MB/s"
+    if [[ $1 == fdatasync ]]; then DDF+=("$mbs"); else DDN+=("$mbs"); fi
+}
+declare -a SHA
+sha_run() {
+    local k
+    k=$(openssl speed -evp sha256 -bytes 16384 -seconds 3 2>/dev/null | awk '/^sha256/ { v = $NF } END { print v }')
+    k=${k%k}
+    SHA+=("$(calc "$k * 1000 / 1e6" 1)")
+    log "  openssl sha256: ${SHA[-1]} MB/s"
+}
+
+for rep in $(seq "$REPS"); do
+    log " repetition $rep/$REPS"
+    dd_run fdatasync
+    dd_run none
+    sha_run
+    if ((rep % 2)); then upload_run nginx; upload_run assetd; else upload_run assetd; upload_run nginx; fi
+done
+FS_PROBLEMS=$(log_problems "$FS_DIR/serve.log")
+NG_ERRORS=$(grep -c '\[error\]\|\[crit\]\|\[alert\]\|\[emerg\]' "$NG/error.log" || true)
+stop_pid "$FS_PID"
+stop_pid "$NG_PID"
+
+# ================================================================= 2. memory under 4 concurrent uploads
+log "section 2: RSS during 4 concurrent ${SIZE_MIB} MiB uploads"
+start_assetd rss "sqlite://$WORK/rss/assetd.db" --video-max-bytes $((2 * SIZE > 2147483648 ? 2 * SIZE : 2147483648))
+RSS_PID=$ASSETD_PID
+# One small upload first, so lazily built state (gRPC channel, pools) is there before "idle".
+read -r code _ _ < <(post "http://127.0.0.1:$ASSETD_PORT/v1/uploads" "$SMALL" a.png image/png "$WORK/warm.json" "$ASSETD_KEY")
+[[ $code == 201 ]] || die "warm-up upload answered $code"
+settle
+sleep 2
+IDLE_KIB=$(status_kib "$RSS_PID" VmRSS)
+HWM_BEFORE_KIB=$(status_kib "$RSS_PID" VmHWM)
+STOP=$WORK/rss.stop
+(
+    max=0 n=0
+    while [[ ! -e $STOP ]]; do
+        v=$(status_kib "$RSS_PID" VmRSS)
+        ((v > max)) && max=$v
+        n=$((n + 1))
+        echo "$EPOCHREALTIME $v" >>"$WORK/rss.samples"
+        sleep 0.05
+    done
+    echo "$max $n" >"$WORK/rss.max"
+) &
+SAMPLER=$!
+CPU0=$(cpu_ticks "$RSS_PID")
+T0=$EPOCHREALTIME
+CURLS=()
+for i in 1 2 3 4; do
+    post "http://127.0.0.1:$ASSETD_PORT/v1/uploads" "$BIG" "x$i.mp4" video/mp4 "$WORK/c$i.json" "$ASSETD_KEY" >"$WORK/c$i.out" &
+    CURLS+=($!)
+done
+CONC_FAIL=0
+for pid in "${CURLS[@]}"; do wait "$pid" || CONC_FAIL=$((CONC_FAIL + 1)); done
+T1=$EPOCHREALTIME
+CPU1=$(cpu_ticks "$RSS_PID")
+sleep 0.2
+touch "$STOP"
+wait "$SAMPLER"
+read -r PEAK_KIB RSS_SAMPLES <"$WORK/rss.max"
+HWM_KIB=$(status_kib "$RSS_PID" VmHWM)
+AFTER_KIB=$(status_kib "$RSS_PID" VmRSS)
+CONC_CODES=$(cat "$WORK"/c?.out | awk '{ print $1 }' | sort | uniq -c | awk '{ printf "%s%s x%s", sep, $2, $1; sep = ", " }')
+CONC_OK=$(cat "$WORK"/c?.out | awk '$1 == 201' | wc -l)
+CONC_SECS=$(calc "$T1 - $T0" 1)
+CONC_MBS=$(calc "4 * $SIZE / ($T1 - $T0) / 1e6" 1)
+CONC_CPU=$(calc "($CPU1 - $CPU0) / $CLK_TCK" 1)
+DELTA_MIB=$(calc "($PEAK_KIB - $IDLE_KIB) / 1024" 1)
+log "  idle $IDLE_KIB KiB, peak $PEAK_KIB KiB over $RSS_SAMPLES samples, VmHWM $HWM_KIB KiB; $CONC_CODES in ${CONC_SECS}s"
+RSS_PROBLEMS=$(log_problems "$ASSETD_DIR/serve.log")
+stop_pid "$RSS_PID"
+rm -rf "$WORK/rss/objects"
+
+# ================================================================= 3. small uploads on Postgres vs pgbench
+log "section 3: 4 KiB uploads at concurrency $PG_CONC on Postgres, ${PG_SECS}s x $REPS, against pgbench"
+PG_DB="assetd_bench_$$_$RANDOM"
+psql -q -d "$PG_ADMIN_DB" -c "CREATE DATABASE \"$PG_DB\"" >/dev/null
+PG_URL="postgres://$PGUSER@$PGHOST:$PGPORT/$PG_DB"
+start_assetd pg "$PG_URL"
+PG_PID=$ASSETD_PID PG_DIR=$ASSETD_DIR
+PG_POOL=$("$BIN" serve --help | grep -A3 -- '--database-max-connections' | grep -o 'default: [0-9]*' | head -1 | grep -o '[0-9]*' || echo "?")
+ACCOUNT_ID=$(psql -qtA -d "$PG_DB" -c "SELECT account_id FROM accounts WHERE name = 'bench'")
+[[ -n $ACCOUNT_ID ]] || die "bench account missing"
+for _ in $(seq 20); do
+    read -r code _ _ < <(post "http://127.0.0.1:$ASSETD_PORT/v1/uploads" "$SMALL" a.png image/png "$WORK/warm.json" "$ASSETD_KEY")
+    [[ $code == 201 ]] || { cat "$WORK/warm.json" >&2; die "warm-up upload on Postgres answered $code"; }
+done
+
+cat >"$WORK/upload.lua" <<'EOF'
+local f = assert(io.open(os.getenv("BENCH_BODY"), "rb"))
+local body = f:read("*a")
+f:close()
+wrk.method = "POST"
+wrk.body = body
+wrk.headers["x-api-key"] = os.getenv("BENCH_KEY")
+wrk.headers["x-file-name"] = "a.png"
+wrk.headers["Content-Type"] = "image/png"
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) created = 0; other = 0 end
+function response(status, headers, body)
+    if status == 201 then created = created + 1 else other = other + 1 end
+end
+function done(summary, latency, requests)
+    local c, o = 0, 0
+    for _, t in ipairs(threads) do c = c + t:get("created"); o = o + t:get("other") end
+    io.write(string.format("BENCH created=%d other=%d p50_ms=%.2f p99_ms=%.2f\n", c, o,
+        latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+end
+EOF
+# The row assetd's catalog writes for an upload (catalog/src/assets.rs), in a transaction of its own.
+cat >"$WORK/insert.sql" <<EOF
+BEGIN;
+INSERT INTO assets (asset_id, account_id, kind, source, filename, mimetype, size, file_key, sha256,
+                    probe_status, created_at, updated_at)
+SELECT u, '$ACCOUNT_ID', 'IMAGE', 'UPLOAD', 'pgbench.png', 'image/png', 4096,
+       'assets/$ACCOUNT_ID/' || u || '.png', md5(u) || md5(u || 'x'), 'pending', t, t
+FROM (SELECT gen_random_uuid()::text AS u,
+             (extract(epoch FROM clock_timestamp()) * 1000000)::bigint AS t) AS s
+ON CONFLICT DO NOTHING;
+COMMIT;
+EOF
+declare -a W_RPS W_ERR W_P50 W_P99 P_TPS P_FAIL
+W_CREATED_TOTAL=0
+ROWS_BEFORE=$(psql -qtA -d "$PG_DB" -c "SELECT count(*) FROM assets WHERE filename = 'a.png'")
+for rep in $(seq "$REPS"); do
+    settle
+    BENCH_BODY=$SMALL BENCH_KEY=$ASSETD_KEY wrk -t2 -c"$PG_CONC" -d"${PG_SECS}s" --timeout 10s \
+        -s "$WORK/upload.lua" "http://127.0.0.1:$ASSETD_PORT/v1/uploads" >"$WORK/wrk.$rep.out" 2>&1
+    rps=$(awk '/^Requests\/sec:/ { print $2 }' "$WORK/wrk.$rep.out")
+    read -r created other p50 p99 < <(sed -nE 's/^BENCH created=([0-9]+) other=([0-9]+) p50_ms=([0-9.]+) p99_ms=([0-9.]+)/\1 \2 \3 \4/p' "$WORK/wrk.$rep.out")
+    sock=$(awk '/Socket errors:/ { gsub(/,/, ""); print $4 + $6 + $8 + $10 }' "$WORK/wrk.$rep.out")
+    errs=$((other + ${sock:-0}))
+    W_CREATED_TOTAL=$((W_CREATED_TOTAL + created))
+    W_RPS+=("$rps") W_ERR+=("$errs") W_P50+=("$p50") W_P99+=("$p99")
+    log "  assetd: $rps req/s, $created created, $errs errors (p50 ${p50} ms, p99 ${p99} ms)"
+    settle
+    pgbench -n -c "$PG_CONC" -j 2 -T "$PG_SECS" -f "$WORK/insert.sql" "$PG_DB" >"$WORK/pgbench.$rep.out" 2>&1
+    tps=$(awk '/^tps = / { print $3 }' "$WORK/pgbench.$rep.out" | head -1)
+    fail=$(awk '/failed transactions:/ { print $5 }' "$WORK/pgbench.$rep.out")
+    P_TPS+=("$tps") P_FAIL+=("${fail:-0}")
+    log "  pgbench: $tps tps, ${fail:-0} failed"
+done
+ROWS_AFTER=$(psql -qtA -d "$PG_DB" -c "SELECT count(*) FROM assets WHERE filename = 'a.png'")
+OBJECTS=$(find "$PG_DIR/objects" -type f -name '*.png' | wc -l)
+ROWS_NEW=$((ROWS_AFTER - ROWS_BEFORE))
+PG_PROBLEMS=$(log_problems "$PG_DIR/serve.log")
+stop_pid "$PG_PID"
+
+# ================================================================= results
+A=$(median "${A_MBS[@]}") N=$(median "${N_MBS[@]}")
+DF=$(median "${DDF[@]}") DN=$(median "${DDN[@]}") S=$(median "${SHA[@]}")
+AR=$(median "${A_RECV_MBS[@]}") NR=$(median "${N_RECV_MBS[@]}")
+AT=$(median "${A_TAIL[@]}") NT=$(median "${N_TAIL[@]}")
+AC=$(median "${A_CPU[@]}") NC=$(median "${N_CPU[@]}")
+R_AN=$(calc "$A / $N") R_ADF=$(calc "$A / $DF") R_ADN=$(calc "$A / $DN") R_AS=$(calc "$A / $S")
+R_RECV=$(calc "$AR / $NR")
+WR=$(median "${W_RPS[@]}") PT=$(median "${P_TPS[@]}")
+R_WP=$(calc "$WR / $PT" 3)
+W_ERR_TOTAL=0
+for e in "${W_ERR[@]}"; do W_ERR_TOTAL=$((W_ERR_TOTAL + e)); done
+P_FAIL_TOTAL=0
+for e in "${P_FAIL[@]}"; do P_FAIL_TOTAL=$((P_FAIL_TOTAL + e)); done
+join() { local IFS=' / '; echo "$*"; }
+RUNTIME=$(calc "($EPOCHREALTIME - $START_TS) / 60" 1)
+DIRTY=$(git -C "$ROOT" status --porcelain -- services proto migrations Cargo.toml Cargo.lock 2>/dev/null | wc -l)
+
+{
+    cat <<EOF
+# assetd upload benchmark — results
+
+Produced by \`tests/bench/upload.sh\`; this file is overwritten by each run. Rerun with
+
+    bash tests/bench/upload.sh            # as root; builds target/release/assetd first
+
+It needs PostgreSQL on 127.0.0.1:5432 (trust auth, user \`root\`, an existing database \`test\`) and
+installs \`nginx-light\` and \`wrk\` with apt-get when missing. Knobs: \`SIZE_MIB\` (1024), \`REPS\` (3),
+\`PG_SECS\` (15), \`PG_CONC\` (32), \`SKIP_BUILD=1\`, \`BENCH_TMP\` (where the scratch files go).
+Every reference is measured in the same run, interleaved with the assetd runs, because the machine is
+shared and noisy: read the **ratios**, not the absolute numbers. Each figure is the median of $REPS
+repetitions; MB = 10^6 bytes. All traffic is to 127.0.0.1.
+
+## Machine
+
+| fact | value |
+| --- | --- |
+| date | $(date -u '+%Y-%m-%d %H:%M UTC') |
+| git commit | $(git -C "$ROOT" rev-parse --short HEAD) ($DIRTY uncommitted changes under services/, proto/, migrations/, Cargo.*) |
+| binary | \`target/release/assetd\` — release profile (cargo build --release), built $BIN_AGE |
+| nproc | $(nproc) |
+| CPU | $(lscpu | sed -nE 's/^Model name:[[:space:]]*//p' | head -1) |
+| memory | $(free -h | awk '/^Mem:/ { print $2 }') |
+| kernel | $(uname -r) |
+| scratch filesystem | $(df --output=source,fstype "$WORK" | tail -1 | tr -s ' ') (payloads, assetd objects, nginx body files, dd output) |
+| tools | $("$NGINX" -v 2>&1 | sed 's/.*: //'), $(wrk -v 2>&1 | head -1 | awk '{ print $1, $2 }'), curl $(curl --version | awk 'NR == 1 { print $2 }'), $(openssl version | awk '{ print $1, $2 }'), PostgreSQL $(psql -qtA -d "$PG_ADMIN_DB" -c 'SHOW server_version' | awk '{ print $1 }') |
+| total bench runtime | $RUNTIME min (excluding nothing but the build when it was already up to date) |
+
+## 1. ${SIZE_MIB} MiB upload throughput (filesystem storage, SQLite)
+
+One \`curl -X POST -T file -H 'Expect:'\` from a page-cached file, the same for both servers. nginx reads
+the body into a file (\`client_body_in_file_only on\`, \`client_body_temp_path\` on the same filesystem,
+\`client_max_body_size 0\`, one worker) and answers 201 from a body-less proxied subrequest.
+"Body written" is when the server process's \`wchar\` (/proc/PID/io) had grown by the whole size; "tail"
+is the time from then to curl's end (for assetd: fsync of the object, rename, catalog record, reply).
+
+| what | MB/s (median) | runs |
+| --- | ---: | --- |
+| assetd upload, end to end | **$A** | $(join "${A_MBS[@]}") |
+| nginx upload to file, end to end | **$N** | $(join "${N_MBS[@]}") |
+| dd 1 MiB blocks, \`conv=fdatasync\` | $DF | $(join "${DDF[@]}") |
+| dd 1 MiB blocks, page cache only | $DN | $(join "${DDN[@]}") |
+| \`openssl speed -evp sha256 -bytes 16384\` (1 core) | $S | $(join "${SHA[@]}") |
+
+| ratio | value | target |
+| --- | ---: | --- |
+| assetd / nginx | **$R_AN** | >= 0.9 → **$(verdict "$R_AN >= 0.9")** |
+| assetd / dd fdatasync | $R_ADF | — |
+| assetd / dd page cache | $R_ADN | — |
+| assetd / openssl sha256 | $R_AS | — |
+
+Where the time goes (medians):
+
+| | assetd | nginx |
+| --- | ---: | ---: |
+| receive + write rate until the body was written (MB/s) | $AR | $NR |
+| tail after the body was written (s) | $AT | $NT |
+| CPU time of the server process per upload (s, user+sys) | $AC | $NC |
+| receive-phase ratio assetd / nginx | $R_RECV | |
+
+Log problems during section 1: assetd $FS_PROBLEMS lines; nginx $NG_ERRORS error lines.
+
+## 2. Memory during 4 concurrent ${SIZE_MIB} MiB uploads
+
+A fresh \`assetd serve\` (SQLite, filesystem); one 4 KiB upload to warm it, then idle VmRSS; VmRSS
+sampled every 50 ms ($RSS_SAMPLES samples) while four curls upload ${SIZE_MIB} MiB each at once.
+
+| what | value |
+| --- | ---: |
+| idle VmRSS before | $(calc "$IDLE_KIB / 1024" 1) MiB |
+| VmHWM before the uploads | $(calc "$HWM_BEFORE_KIB / 1024" 1) MiB |
+| peak sampled VmRSS during the uploads | $(calc "$PEAK_KIB / 1024" 1) MiB |
+| VmHWM after the uploads | $(calc "$HWM_KIB / 1024" 1) MiB |
+| VmRSS after the uploads | $(calc "$AFTER_KIB / 1024" 1) MiB |
+| **peak − idle** | **$DELTA_MIB MiB** |
+| responses | $CONC_CODES ($CONC_FAIL curl failures) |
+| wall time / aggregate rate | ${CONC_SECS} s / $CONC_MBS MB/s |
+| assetd CPU time (user+sys) | ${CONC_CPU} s |
+
+Target: peak − idle < 64 MiB → **$(verdict "$DELTA_MIB < 64")**. Log problems: $RSS_PROBLEMS lines.
+
+## 3. 4 KiB uploads per second on Postgres, concurrency $PG_CONC
+
+assetd (\`--database-url postgres://…\`, filesystem storage, default pool of $PG_POOL connections) driven by
+\`wrk -t2 -c$PG_CONC -d${PG_SECS}s\` POSTing a 4 KiB PNG with the API key; against \`pgbench -n -c $PG_CONC -j 2
+-T $PG_SECS\` running, per transaction, \`BEGIN; INSERT INTO assets (...) ... ON CONFLICT DO NOTHING; COMMIT\`
+(the row assetd's catalog writes) into the same table of the same scratch database. Runs alternate.
+
+| what | per second (median) | runs | errors |
+| --- | ---: | --- | ---: |
+| assetd uploads (201s and others) | **$WR** | $(join "${W_RPS[@]}") | $W_ERR_TOTAL non-201 or socket errors |
+| pgbench insert transactions | **$PT** | $(join "${P_TPS[@]}") | $P_FAIL_TOTAL failed |
+
+| ratio | value |
+| --- | ---: |
+| assetd / pgbench | **$R_WP** |
+
+Latency of assetd uploads (medians of runs): p50 $(median "${W_P50[@]}") ms, p99 $(median "${W_P99[@]}") ms.
+Target: 0 non-201 responses → **$( ((W_ERR_TOTAL == 0)) && echo PASS || echo MISS)**.
+Consistency: wrk counted $W_CREATED_TOTAL responses 201; the assets table gained $ROWS_NEW assetd rows
+and the storage holds $OBJECTS objects (including 20 warm-up uploads; requests still in flight when wrk
+stops are recorded but not counted by wrk, at most $PG_CONC per run). Log problems: $PG_PROBLEMS lines.
+EOF
+} >"$RESULTS"
+log "wrote $RESULTS (run took $RUNTIME min)"
