@@ -62,6 +62,11 @@ trap 'exit 143' TERM
 calc() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }"; }
 median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 verdict() { awk "BEGIN { exit !($1) }" && echo PASS || echo MISS; }
+machine_busy() { # prints "busy_ticks total_ticks" from /proc/stat
+    local cpu user nice sys idle iowait irq softirq steal rest
+    read -r cpu user nice sys idle iowait irq softirq steal rest </proc/stat
+    echo "$((user + nice + sys + irq + softirq + steal)) $((user + nice + sys + idle + iowait + irq + softirq + steal))"
+}
 cpu_ticks() { local f; read -r -a f <"/proc/$1/stat"; echo $((f[13] + f[14])); }
 CLK_TCK=$(getconf CLK_TCK)
 status_kib() { # PID FIELD -> value in KiB of a /proc/PID/status field (VmRSS, VmHWM)
@@ -271,6 +276,7 @@ upload_run() {
         [[ $(jq -r '.data.size' "$resp") == "$SIZE" ]] || die "assetd reported a wrong size"
     fi
     tw=$(cat "$out" 2>/dev/null || echo "$t1")
+    tw=$(awk -v a="$tw" -v b="$t1" 'BEGIN { printf "%.6f", (a < b ? a : b) }') # sampling lag can pass curl's end
     local mbs recv tail cpu
     mbs=$(calc "$SIZE / $secs / 1e6" 1)
     recv=$(calc "$SIZE / ($tw - $t0) / 1e6" 1)
@@ -378,7 +384,7 @@ psql -q -d "$PG_ADMIN_DB" -c "CREATE DATABASE \"$PG_DB\"" >/dev/null
 PG_URL="postgres://$PGUSER@$PGHOST:$PGPORT/$PG_DB"
 start_assetd pg "$PG_URL"
 PG_PID=$ASSETD_PID PG_DIR=$ASSETD_DIR
-PG_POOL=$("$BIN" serve --help | grep -A3 -- '--database-max-connections' | grep -o 'default: [0-9]*' | head -1 | grep -o '[0-9]*' || echo "?")
+PG_POOL=$("$BIN" serve --help | grep -A6 -- '--database-max-connections' | grep -o 'default: [0-9]*' | head -1 | grep -o '[0-9]*' || echo "?")
 ACCOUNT_ID=$(psql -qtA -d "$PG_DB" -c "SELECT account_id FROM accounts WHERE name = 'bench'")
 [[ -n $ACCOUNT_ID ]] || die "bench account missing"
 for _ in $(seq 20); do
@@ -420,26 +426,35 @@ FROM (SELECT gen_random_uuid()::text AS u,
 ON CONFLICT DO NOTHING;
 COMMIT;
 EOF
-declare -a W_RPS W_ERR W_P50 W_P99 P_TPS P_FAIL
+declare -a W_RPS W_ERR W_P50 W_P99 W_BUSY W_CPUMS P_TPS P_FAIL P_BUSY
 W_CREATED_TOTAL=0
 ROWS_BEFORE=$(psql -qtA -d "$PG_DB" -c "SELECT count(*) FROM assets WHERE filename = 'a.png'")
 for rep in $(seq "$REPS"); do
     settle
+    read -r b0 t0 < <(machine_busy)
+    c0=$(cpu_ticks "$PG_PID")
     BENCH_BODY=$SMALL BENCH_KEY=$ASSETD_KEY wrk -t2 -c"$PG_CONC" -d"${PG_SECS}s" --timeout 10s \
         -s "$WORK/upload.lua" "http://127.0.0.1:$ASSETD_PORT/v1/uploads" >"$WORK/wrk.$rep.out" 2>&1
+    read -r b1 t1 < <(machine_busy)
+    c1=$(cpu_ticks "$PG_PID")
     rps=$(awk '/^Requests\/sec:/ { print $2 }' "$WORK/wrk.$rep.out")
     read -r created other p50 p99 < <(sed -nE 's/^BENCH created=([0-9]+) other=([0-9]+) p50_ms=([0-9.]+) p99_ms=([0-9.]+)/\1 \2 \3 \4/p' "$WORK/wrk.$rep.out")
     sock=$(awk '/Socket errors:/ { gsub(/,/, ""); print $4 + $6 + $8 + $10 }' "$WORK/wrk.$rep.out")
     errs=$((other + ${sock:-0}))
     W_CREATED_TOTAL=$((W_CREATED_TOTAL + created))
     W_RPS+=("$rps") W_ERR+=("$errs") W_P50+=("$p50") W_P99+=("$p99")
-    log "  assetd: $rps req/s, $created created, $errs errors (p50 ${p50} ms, p99 ${p99} ms)"
+    W_BUSY+=("$(calc "100 * ($b1 - $b0) / ($t1 - $t0)" 0)")
+    W_CPUMS+=("$(calc "1000 * ($c1 - $c0) / $CLK_TCK / ($created + $other)" 2)")
+    log "  assetd: $rps req/s, $created created, $errs errors (p50 ${p50} ms, p99 ${p99} ms; machine ${W_BUSY[-1]}% busy, assetd ${W_CPUMS[-1]} ms CPU/upload)"
     settle
+    read -r b0 t0 < <(machine_busy)
     pgbench -n -c "$PG_CONC" -j 2 -T "$PG_SECS" -f "$WORK/insert.sql" "$PG_DB" >"$WORK/pgbench.$rep.out" 2>&1
-    tps=$(awk '/^tps = / { print $3 }' "$WORK/pgbench.$rep.out" | head -1)
+    read -r b1 t1 < <(machine_busy)
+    P_BUSY+=("$(calc "100 * ($b1 - $b0) / ($t1 - $t0)" 0)")
+    tps=$(awk '/^tps = / { printf "%.1f", $3 }' "$WORK/pgbench.$rep.out" | head -1)
     fail=$(awk '/failed transactions:/ { print $5 }' "$WORK/pgbench.$rep.out")
     P_TPS+=("$tps") P_FAIL+=("${fail:-0}")
-    log "  pgbench: $tps tps, ${fail:-0} failed"
+    log "  pgbench: $tps tps, ${fail:-0} failed (machine ${P_BUSY[-1]}% busy)"
 done
 ROWS_AFTER=$(psql -qtA -d "$PG_DB" -c "SELECT count(*) FROM assets WHERE filename = 'a.png'")
 OBJECTS=$(find "$PG_DIR/objects" -type f -name '*.png' | wc -l)
@@ -565,10 +580,13 @@ assetd (\`--database-url postgres://…\`, filesystem storage, default pool of $
 | assetd / pgbench | **$R_WP** |
 
 Latency of assetd uploads (medians of runs): p50 $(median "${W_P50[@]}") ms, p99 $(median "${W_P99[@]}") ms.
+CPU: the whole machine ($(nproc) cores) was $(median "${W_BUSY[@]}")% busy during the wrk runs (wrk, assetd and
+PostgreSQL together) and $(median "${P_BUSY[@]}")% during the pgbench runs; assetd itself used
+$(median "${W_CPUMS[@]}") ms of CPU (user+sys) per upload.
 Target: 0 non-201 responses → **$( ((W_ERR_TOTAL == 0)) && echo PASS || echo MISS)**.
-Consistency: wrk counted $W_CREATED_TOTAL responses 201; the assets table gained $ROWS_NEW assetd rows
-and the storage holds $OBJECTS objects (including 20 warm-up uploads; requests still in flight when wrk
-stops are recorded but not counted by wrk, at most $PG_CONC per run). Log problems: $PG_PROBLEMS lines.
+Consistency: wrk counted $W_CREATED_TOTAL responses 201; during the wrk runs the assets table gained
+$ROWS_NEW assetd rows (requests still in flight when wrk stops are recorded but not counted by wrk, at
+most $PG_CONC per run); the storage holds $OBJECTS objects, which is those rows plus 20 warm-up uploads. Log problems: $PG_PROBLEMS lines.
 EOF
 } >"$RESULTS"
 log "wrote $RESULTS (run took $RUNTIME min)"

@@ -104,18 +104,17 @@ impl Db {
 fn sqlite_url(url: &str) -> anyhow::Result<String> {
     let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-    if path != ":memory:" && !path.is_empty() {
-        if let Some(parent) = Path::new(path)
+    if path != ":memory:"
+        && let Some(parent) = Path::new(path)
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(parent).map_err(|err| {
-                anyhow::anyhow!(
-                    "cannot create database directory {}: {err}",
-                    parent.display()
-                )
-            })?;
-        }
+    {
+        std::fs::create_dir_all(parent).map_err(|err| {
+            anyhow::anyhow!(
+                "cannot create database directory {}: {err}",
+                parent.display()
+            )
+        })?;
     }
     let query = if query.contains("mode=") {
         query.to_owned()
