@@ -193,6 +193,10 @@ settle() { sync; sleep 1; }
 log "section 1: ${SIZE_MIB} MiB upload throughput, $REPS repetitions, interleaved"
 start_assetd fs "sqlite://$WORK/fs/assetd.db" --video-max-bytes $((2 * SIZE > 2147483648 ? 2 * SIZE : 2147483648))
 FS_PID=$ASSETD_PID FS_PORT=$ASSETD_PORT FS_KEY=$ASSETD_KEY FS_DIR=$ASSETD_DIR
+# Diagnostic twin: the same binary with --storage memory (no file write, no fsync), to split the cost
+# of the HTTP receive + SHA-256 path from the cost of the filesystem write and fsync.
+start_assetd mem "sqlite://$WORK/mem/assetd.db" --storage memory --video-max-bytes $((2 * SIZE > 2147483648 ? 2 * SIZE : 2147483648))
+MEM_PID=$ASSETD_PID MEM_PORT=$ASSETD_PORT MEM_KEY=$ASSETD_KEY MEM_DIR=$ASSETD_DIR
 
 NG=$WORK/nginx
 mkdir -p "$NG"
@@ -244,12 +248,14 @@ done
 [[ -n $NG_WORKER ]] || die "nginx worker not found"
 log "nginx master $NG_PID worker $NG_WORKER on port $NG_PORT"
 
-# upload_run assetd|nginx -> appends to the arrays below
-declare -a A_MBS A_RECV_MBS A_TAIL A_CPU N_MBS N_RECV_MBS N_TAIL N_CPU DDF DDN
+# upload_run assetd|memory|nginx -> appends to the arrays below
+declare -a A_MBS A_RECV_MBS A_TAIL A_CPU N_MBS N_RECV_MBS N_TAIL N_CPU M_MBS M_CPU DDF DDN
 upload_run() {
     local who=$1 url pid key resp code secs sent t0 t1 tw cpu0 cpu1 base stop out
     if [[ $who == assetd ]]; then
         url="http://127.0.0.1:$FS_PORT/v1/uploads" pid=$FS_PID key=$FS_KEY
+    elif [[ $who == memory ]]; then
+        url="http://127.0.0.1:$MEM_PORT/v1/uploads" pid=$MEM_PID key=$MEM_KEY
     else
         url="http://127.0.0.1:$NG_PORT/v1/uploads" pid=$NG_WORKER key=none
     fi
@@ -268,7 +274,7 @@ upload_run() {
     cpu1=$(cpu_ticks "$pid")
     [[ $code == 201 ]] || { cat "$resp" >&2; die "$who answered $code to a ${SIZE_MIB} MiB upload"; }
     [[ $sent == "$SIZE" ]] || die "curl sent $sent bytes, not $SIZE"
-    if [[ $who == assetd ]]; then
+    if [[ $who != nginx ]]; then
         local got want
         got=$(jq -r '.data.sha256' "$resp")
         want=${BIG_SHA:=$(sha256sum "$BIG" | cut -d' ' -f1)}
@@ -286,6 +292,8 @@ upload_run() {
     if [[ $who == assetd ]]; then
         A_MBS+=("$mbs") A_RECV_MBS+=("$recv") A_TAIL+=("$tail") A_CPU+=("$cpu")
         find "$FS_DIR/objects" -type f -name '*.mp4' -delete
+    elif [[ $who == memory ]]; then
+        M_MBS+=("$mbs") M_CPU+=("$cpu")
     else
         N_MBS+=("$mbs") N_RECV_MBS+=("$recv") N_TAIL+=("$tail") N_CPU+=("$cpu")
         find "$NG/body" -type f -delete
@@ -319,10 +327,32 @@ for rep in $(seq "$REPS"); do
     dd_run none
     sha_run
     if ((rep % 2)); then upload_run nginx; upload_run assetd; else upload_run assetd; upload_run nginx; fi
+    upload_run memory
 done
+# Optional: where assetd's CPU goes during one more filesystem upload (needs perf; PERF=0 skips it).
+PERF_TOP=""
+if [[ ${PERF:-1} == 1 ]] && command -v perf >/dev/null; then
+    log "  perf profile of one more assetd upload"
+    settle
+    perf record -q -F 999 -g -p "$FS_PID" -o "$WORK/perf.data" >/dev/null 2>&1 &
+    PERF_PID=$!
+    PIDS+=("$PERF_PID")
+    sleep 1
+    post "http://127.0.0.1:$FS_PORT/v1/uploads" "$BIG" x.mp4 video/mp4 "$WORK/resp.json" "$FS_KEY" >/dev/null
+    kill -INT "$PERF_PID" 2>/dev/null || true
+    wait "$PERF_PID" 2>/dev/null || true
+    kept=()
+    for p in "${PIDS[@]}"; do [[ $p == "$PERF_PID" ]] || kept+=("$p"); done
+    PIDS=("${kept[@]}")
+    find "$FS_DIR/objects" -type f -name '*.mp4' -delete
+    PERF_TOP=$(perf report -i "$WORK/perf.data" --no-children --sort dso,sym --stdio -g none 2>/dev/null |
+        grep '%' | grep -v '^#' | head -15 | sed -E 's/[[:space:]]+$//' || true)
+fi
 FS_PROBLEMS=$(log_problems "$FS_DIR/serve.log")
+MEM_PROBLEMS=$(log_problems "$MEM_DIR/serve.log")
 NG_ERRORS=$(grep -c '\[error\]\|\[crit\]\|\[alert\]\|\[emerg\]' "$NG/error.log" || true)
 stop_pid "$FS_PID"
+stop_pid "$MEM_PID"
 stop_pid "$NG_PID"
 
 # ================================================================= 2. memory under 4 concurrent uploads
@@ -468,6 +498,8 @@ DF=$(median "${DDF[@]}") DN=$(median "${DDN[@]}") S=$(median "${SHA[@]}")
 AR=$(median "${A_RECV_MBS[@]}") NR=$(median "${N_RECV_MBS[@]}")
 AT=$(median "${A_TAIL[@]}") NT=$(median "${N_TAIL[@]}")
 AC=$(median "${A_CPU[@]}") NC=$(median "${N_CPU[@]}")
+M=$(median "${M_MBS[@]}") MC=$(median "${M_CPU[@]}")
+R_MN=$(calc "$M / $N")
 R_AN=$(calc "$A / $N") R_ADF=$(calc "$A / $DF") R_ADN=$(calc "$A / $DN") R_AS=$(calc "$A / $S")
 R_RECV=$(calc "$AR / $NR")
 WR=$(median "${W_RPS[@]}") PT=$(median "${P_TPS[@]}")
@@ -476,7 +508,7 @@ W_ERR_TOTAL=0
 for e in "${W_ERR[@]}"; do W_ERR_TOTAL=$((W_ERR_TOTAL + e)); done
 P_FAIL_TOTAL=0
 for e in "${P_FAIL[@]}"; do P_FAIL_TOTAL=$((P_FAIL_TOTAL + e)); done
-join() { local IFS=' / '; echo "$*"; }
+join() { local out="" x; for x in "$@"; do out+="${out:+ / }$x"; done; echo "$out"; }
 RUNTIME=$(calc "($EPOCHREALTIME - $START_TS) / 60" 1)
 DIRTY=$(git -C "$ROOT" status --porcelain -- services proto migrations Cargo.toml Cargo.lock 2>/dev/null | wc -l)
 
@@ -542,7 +574,24 @@ Where the time goes (medians):
 | CPU time of the server process per upload (s, user+sys) | $AC | $NC |
 | receive-phase ratio assetd / nginx | $R_RECV | |
 
-Log problems during section 1: assetd $FS_PROBLEMS lines; nginx $NG_ERRORS error lines.
+Diagnostic twin, same binary with \`--storage memory\` (no file write, no fsync; still SHA-256 and the
+catalog record): **$M MB/s** end to end (runs $(join "${M_MBS[@]}")), $MC s CPU per upload,
+ratio to nginx $R_MN.
+
+Log problems during section 1: assetd $FS_PROBLEMS lines (memory twin: $MEM_PROBLEMS); nginx $NG_ERRORS error lines.
+EOF
+if [[ -n $PERF_TOP ]]; then
+    cat <<EOF
+
+\`perf record -F 999 -g -p PID\` of assetd (filesystem) during one more ${SIZE_MIB} MiB upload, self time,
+top symbols (all of assetd's threads: the async workers receive and hash, the blocking pool writes):
+
+\`\`\`
+$PERF_TOP
+\`\`\`
+EOF
+fi
+cat <<EOF
 
 ## 2. Memory during 4 concurrent ${SIZE_MIB} MiB uploads
 
