@@ -1,6 +1,9 @@
 //! Object storage: the one module that talks to opendal (local filesystem, S3-compatible, or memory).
 
-use std::{path::PathBuf, time::Duration};
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 use opendal::{
     Operator,
@@ -126,6 +129,7 @@ impl Storage {
                 let root = root.to_string_lossy().into_owned();
                 // Objects are written beside, then renamed into place on close: a cut upload leaves no partial object.
                 let incoming = format!("{root}/.incoming");
+                sweep_incoming(Path::new(&incoming), INCOMING_MAX_AGE);
                 let builder = services::Fs::default()
                     .root(&root)
                     .atomic_write_dir(&incoming);
@@ -254,6 +258,34 @@ impl Storage {
     }
 }
 
+/// Half-written files older than this are left over from a crash (no upload runs that long).
+const INCOMING_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
+
+/// Removes what a killed process left half-written in the filesystem backend's `.incoming/`.
+fn sweep_incoming(dir: &Path, max_age: Duration) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let stale = entry
+            .metadata()
+            .and_then(|meta| meta.modified())
+            .ok()
+            .and_then(|modified| modified.elapsed().ok())
+            .is_some_and(|age| age > max_age);
+        if stale {
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => {
+                    tracing::info!(path = %entry.path().display(), "removed a stale half-written upload")
+                }
+                Err(err) => {
+                    tracing::warn!(path = %entry.path().display(), error = %err, "cannot remove a stale half-written upload")
+                }
+            }
+        }
+    }
+}
+
 fn config_error(err: opendal::Error) -> StorageError {
     StorageError::Config(err.to_string())
 }
@@ -276,6 +308,18 @@ mod tests {
             storage_timeout_secs: 5,
         };
         Storage::open(&config).expect("memory storage opens")
+    }
+
+    #[test]
+    fn sweep_removes_only_stale_files() {
+        let dir = std::env::temp_dir().join(format!("assetd-sweep-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        std::fs::write(dir.join("fresh"), b"x").expect("write");
+        sweep_incoming(&dir, Duration::from_secs(3600));
+        assert!(dir.join("fresh").exists());
+        sweep_incoming(&dir, Duration::ZERO);
+        assert!(!dir.join("fresh").exists());
+        std::fs::remove_dir_all(&dir).expect("cleanup");
     }
 
     #[tokio::test]
