@@ -3,7 +3,7 @@
 # memory during concurrent large uploads, and small-upload rate on Postgres against pgbench.
 # Every figure is compared with references measured in the same run (the machine is shared and noisy).
 #
-# Run from anywhere, as root (it may apt-get install nginx-light and wrk):
+# Run from anywhere, as root (it may apt-get install nginx-light, wrk and jq):
 #     bash tests/bench/upload.sh
 # Needs PostgreSQL on 127.0.0.1:5432 with trust auth for user root and an existing database `test`
 # (used only to CREATE/DROP a scratch database). Writes tests/bench/RESULTS.md (overwriting).
@@ -26,6 +26,7 @@ SKIP_BUILD=${SKIP_BUILD:-0}
 export PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-5432} PGUSER=${PGUSER:-root}
 PG_ADMIN_DB=${PG_ADMIN_DB:-test}
 START_TS=$EPOCHREALTIME
+LOAD_START=""
 
 log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { log "FATAL: $*"; exit 1; }
@@ -75,6 +76,16 @@ status_kib() { # PID FIELD -> value in KiB of a /proc/PID/status field (VmRSS, V
         if [[ $k == "$2" ]]; then v=${v//[^0-9]/}; echo "$v"; return; fi
     done <"/proc/$1/status"
 }
+syscw() { local k v; while IFS=': ' read -r k v; do [[ $k == syscw ]] && { echo "$v"; return; }; done <"/proc/$1/io"; }
+ctxsw_snapshot() { # PID -> "tid switches" per live thread (voluntary + involuntary)
+    local t k v sum
+    for t in /proc/"$1"/task/*; do
+        sum=0
+        while IFS=: read -r k v; do [[ $k == *ctxt_switches ]] && sum=$((sum + ${v//[^0-9]/})); done <"$t/status"
+        echo "${t##*/} $sum"
+    done
+}
+ctxsw_delta() { awk 'NR == FNR { b[$1] = $2; next } { d += $2 - (($1 in b) ? b[$1] : 0) } END { print d + 0 }' "$1" "$2"; }
 wchar() { local k v; while IFS=': ' read -r k v; do [[ $k == wchar ]] && { echo "$v"; return; }; done <"/proc/$1/io"; }
 
 free_port() {
@@ -101,6 +112,7 @@ watch_written() { # PID BASE TARGET STOPFILE OUTFILE
 need_apt=()
 command -v nginx >/dev/null || need_apt+=(nginx-light)
 command -v wrk >/dev/null || need_apt+=(wrk)
+command -v jq >/dev/null || need_apt+=(jq)
 if ((${#need_apt[@]})); then
     log "installing ${need_apt[*]}"
     export DEBIAN_FRONTEND=noninteractive
@@ -120,6 +132,8 @@ fi
 [[ -x $BIN ]] || die "$BIN is missing (build failed?)"
 BIN_AGE=$(date -u -r "$BIN" '+%Y-%m-%d %H:%M UTC')
 
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+MEASURE_TS=$EPOCHREALTIME
 WORK=$(mktemp -d "${BENCH_TMP:-${TMPDIR:-/tmp}}/assetd-bench.XXXXXX")
 log "work dir $WORK ($(df --output=source,fstype "$WORK" | tail -1 | tr -s ' '))"
 
@@ -173,11 +187,13 @@ stop_pid() {
     for p in "${PIDS[@]}"; do [[ $p == "$pid" ]] || kept+=("$p"); done
     PIDS=("${kept[@]}")
 }
-log_problems() { # serve.log -> "N warn, M error" lines
-    local w e
+log_problems() { # serve.log -> "N WARN / M ERROR" and the distinct messages with their counts
+    local w e top
     w=$(grep -c '"level":"WARN"' "$1" || true)
     e=$(grep -c '"level":"ERROR"' "$1" || true)
-    echo "$w WARN / $e ERROR"
+    top=$(grep -E '"level":"(WARN|ERROR)"' "$1" | jq -r '"\(.level) \(.message)" + (if .error then " (\(.error))" else "" end)' 2>/dev/null |
+        sort | uniq -c | sort -rn | head -4 | awk '{ c = $1; $1 = ""; printf "%s%s×%s", sep, substr($0, 2), c; sep = "; " }')
+    echo "$w WARN / $e ERROR${top:+ — $top}"
 }
 
 # post URL FILE NAME CTYPE RESPFILE [KEY] -> "code seconds bytes_sent"
@@ -249,9 +265,9 @@ done
 log "nginx master $NG_PID worker $NG_WORKER on port $NG_PORT"
 
 # upload_run assetd|memory|nginx -> appends to the arrays below
-declare -a A_MBS A_RECV_MBS A_TAIL A_CPU N_MBS N_RECV_MBS N_TAIL N_CPU M_MBS M_CPU DDF DDN
+declare -a A_MBS A_RECV_MBS A_TAIL A_CPU A_WR A_CS N_MBS N_RECV_MBS N_TAIL N_CPU N_WR N_CS M_MBS M_CPU DDF DDN
 upload_run() {
-    local who=$1 url pid key resp code secs sent t0 t1 tw cpu0 cpu1 base stop out
+    local who=$1 url pid key resp code secs sent t0 t1 tw cpu0 cpu1 base stop out w0 w1 wr cs
     if [[ $who == assetd ]]; then
         url="http://127.0.0.1:$FS_PORT/v1/uploads" pid=$FS_PID key=$FS_KEY
     elif [[ $who == memory ]]; then
@@ -264,6 +280,8 @@ upload_run() {
     settle
     base=$(wchar "$pid")
     cpu0=$(cpu_ticks "$pid")
+    w0=$(syscw "$pid")
+    ctxsw_snapshot "$pid" >"$WORK/cs0"
     watch_written "$pid" "$base" "$SIZE" "$stop" "$out" &
     local watcher=$!
     t0=$EPOCHREALTIME
@@ -272,6 +290,10 @@ upload_run() {
     touch "$stop"
     wait "$watcher" || true
     cpu1=$(cpu_ticks "$pid")
+    w1=$(syscw "$pid")
+    ctxsw_snapshot "$pid" >"$WORK/cs1"
+    wr=$((w1 - w0))
+    cs=$(ctxsw_delta "$WORK/cs0" "$WORK/cs1")
     [[ $code == 201 ]] || { cat "$resp" >&2; die "$who answered $code to a ${SIZE_MIB} MiB upload"; }
     [[ $sent == "$SIZE" ]] || die "curl sent $sent bytes, not $SIZE"
     if [[ $who != nginx ]]; then
@@ -288,14 +310,14 @@ upload_run() {
     recv=$(calc "$SIZE / ($tw - $t0) / 1e6" 1)
     tail=$(calc "$t1 - $tw" 2)
     cpu=$(calc "($cpu1 - $cpu0) / $CLK_TCK" 2)
-    log "  $who: ${mbs} MB/s (${secs}s; body written after $(calc "$tw - $t0" 2)s, then ${tail}s to the reply; CPU ${cpu}s)"
+    log "  $who: ${mbs} MB/s (${secs}s; body written after $(calc "$tw - $t0" 2)s, then ${tail}s to the reply; CPU ${cpu}s; $wr write calls, $cs context switches)"
     if [[ $who == assetd ]]; then
-        A_MBS+=("$mbs") A_RECV_MBS+=("$recv") A_TAIL+=("$tail") A_CPU+=("$cpu")
-        find "$FS_DIR/objects" -type f -name '*.mp4' -delete
+        A_MBS+=("$mbs") A_RECV_MBS+=("$recv") A_TAIL+=("$tail") A_CPU+=("$cpu") A_WR+=("$wr") A_CS+=("$cs")
+        # The object stays until the section ends: the embedded prober reads it after the upload.
     elif [[ $who == memory ]]; then
         M_MBS+=("$mbs") M_CPU+=("$cpu")
     else
-        N_MBS+=("$mbs") N_RECV_MBS+=("$recv") N_TAIL+=("$tail") N_CPU+=("$cpu")
+        N_MBS+=("$mbs") N_RECV_MBS+=("$recv") N_TAIL+=("$tail") N_CPU+=("$cpu") N_WR+=("$wr") N_CS+=("$cs")
         find "$NG/body" -type f -delete
     fi
 }
@@ -344,7 +366,6 @@ if [[ ${PERF:-1} == 1 ]] && command -v perf >/dev/null; then
     kept=()
     for p in "${PIDS[@]}"; do [[ $p == "$PERF_PID" ]] || kept+=("$p"); done
     PIDS=("${kept[@]}")
-    find "$FS_DIR/objects" -type f -name '*.mp4' -delete
     PERF_TOP=$(perf report -i "$WORK/perf.data" --no-children --sort dso,sym --stdio -g none 2>/dev/null |
         grep '%' | grep -v '^#' | head -15 | sed -E 's/[[:space:]]+$//' || true)
 fi
@@ -354,6 +375,7 @@ NG_ERRORS=$(grep -c '\[error\]\|\[crit\]\|\[alert\]\|\[emerg\]' "$NG/error.log" 
 stop_pid "$FS_PID"
 stop_pid "$MEM_PID"
 stop_pid "$NG_PID"
+rm -rf "$FS_DIR/objects" "$NG/body"
 
 # ================================================================= 2. memory under 4 concurrent uploads
 log "section 2: RSS during 4 concurrent ${SIZE_MIB} MiB uploads"
@@ -390,11 +412,15 @@ CONC_FAIL=0
 for pid in "${CURLS[@]}"; do wait "$pid" || CONC_FAIL=$((CONC_FAIL + 1)); done
 T1=$EPOCHREALTIME
 CPU1=$(cpu_ticks "$RSS_PID")
-sleep 0.2
+HWM_KIB=$(status_kib "$RSS_PID" VmHWM)
+# Keep sampling a while: the embedded prober reads each new object after its upload is answered.
+sleep "${RSS_AFTER_SECS:-5}"
 touch "$STOP"
 wait "$SAMPLER"
-read -r PEAK_KIB RSS_SAMPLES <"$WORK/rss.max"
-HWM_KIB=$(status_kib "$RSS_PID" VmHWM)
+read -r _ RSS_SAMPLES <"$WORK/rss.max"
+PEAK_KIB=$(awk -v t="$T1" '$1 <= t && $2 > m { m = $2 } END { print m + 0 }' "$WORK/rss.samples")
+PEAK_AFTER_KIB=$(awk -v t="$T1" '$1 > t && $2 > m { m = $2 } END { print m + 0 }' "$WORK/rss.samples")
+HWM_LATE_KIB=$(status_kib "$RSS_PID" VmHWM)
 AFTER_KIB=$(status_kib "$RSS_PID" VmRSS)
 CONC_CODES=$(cat "$WORK"/c?.out | awk '{ print $1 }' | sort | uniq -c | awk '{ printf "%s%s x%s", sep, $2, $1; sep = ", " }')
 CONC_OK=$(cat "$WORK"/c?.out | awk '$1 == 201' | wc -l)
@@ -489,6 +515,8 @@ done
 ROWS_AFTER=$(psql -qtA -d "$PG_DB" -c "SELECT count(*) FROM assets WHERE filename = 'a.png'")
 OBJECTS=$(find "$PG_DIR/objects" -type f -name '*.png' | wc -l)
 ROWS_NEW=$((ROWS_AFTER - ROWS_BEFORE))
+PROBE_STATES=$(psql -qtA -F ' ' -d "$PG_DB" -c "SELECT probe_status, count(*) FROM assets WHERE filename = 'a.png' GROUP BY 1 ORDER BY 1" |
+    awk '{ printf "%s%s %s", sep, $2, $1; sep = ", " }')
 PG_PROBLEMS=$(log_problems "$PG_DIR/serve.log")
 stop_pid "$PG_PID"
 
@@ -499,6 +527,7 @@ AR=$(median "${A_RECV_MBS[@]}") NR=$(median "${N_RECV_MBS[@]}")
 AT=$(median "${A_TAIL[@]}") NT=$(median "${N_TAIL[@]}")
 AC=$(median "${A_CPU[@]}") NC=$(median "${N_CPU[@]}")
 M=$(median "${M_MBS[@]}") MC=$(median "${M_CPU[@]}")
+AW=$(median "${A_WR[@]}") NW=$(median "${N_WR[@]}") ACS=$(median "${A_CS[@]}") NCS=$(median "${N_CS[@]}")
 R_MN=$(calc "$M / $N")
 R_AN=$(calc "$A / $N") R_ADF=$(calc "$A / $DF") R_ADN=$(calc "$A / $DN") R_AS=$(calc "$A / $S")
 R_RECV=$(calc "$AR / $NR")
@@ -510,7 +539,9 @@ P_FAIL_TOTAL=0
 for e in "${P_FAIL[@]}"; do P_FAIL_TOTAL=$((P_FAIL_TOTAL + e)); done
 join() { local out="" x; for x in "$@"; do out+="${out:+ / }$x"; done; echo "$out"; }
 RUNTIME=$(calc "($EPOCHREALTIME - $START_TS) / 60" 1)
+MEASURE_MIN=$(calc "($EPOCHREALTIME - $MEASURE_TS) / 60" 1)
 DIRTY=$(git -C "$ROOT" status --porcelain -- services proto migrations Cargo.toml Cargo.lock 2>/dev/null | wc -l)
+DIRTY_HASH=$(git -C "$ROOT" diff HEAD -- services proto migrations Cargo.toml Cargo.lock 2>/dev/null | sha256sum | cut -c1-12)
 
 {
     cat <<EOF
@@ -521,7 +552,7 @@ Produced by \`tests/bench/upload.sh\`; this file is overwritten by each run. Rer
     bash tests/bench/upload.sh            # as root; builds target/release/assetd first
 
 It needs PostgreSQL on 127.0.0.1:5432 (trust auth, user \`root\`, an existing database \`test\`) and
-installs \`nginx-light\` and \`wrk\` with apt-get when missing. Knobs: \`SIZE_MIB\` (1024), \`REPS\` (3),
+installs \`nginx-light\`, \`wrk\` and \`jq\` with apt-get when missing. Knobs: \`SIZE_MIB\` (1024), \`REPS\` (3),
 \`PG_SECS\` (15), \`PG_CONC\` (32), \`SKIP_BUILD=1\`, \`BENCH_TMP\` (where the scratch files go).
 Every reference is measured in the same run, interleaved with the assetd runs, because the machine is
 shared and noisy: read the **ratios**, not the absolute numbers. Each figure is the median of $REPS
@@ -532,7 +563,7 @@ repetitions; MB = 10^6 bytes. All traffic is to 127.0.0.1.
 | fact | value |
 | --- | --- |
 | date | $(date -u '+%Y-%m-%d %H:%M UTC') |
-| git commit | $(git -C "$ROOT" rev-parse --short HEAD) ($DIRTY uncommitted changes under services/, proto/, migrations/, Cargo.*) |
+| git commit | $(git -C "$ROOT" rev-parse --short HEAD) $(if ((DIRTY)); then echo "+ $DIRTY uncommitted changed/new paths under services/, proto/, migrations/, Cargo.* at report time (tracked diff sha256 $DIRTY_HASH): the binary was built from the working tree"; else echo "(clean working tree for services/, proto/, migrations/, Cargo.*)"; fi) |
 | binary | \`target/release/assetd\` — release profile (cargo build --release), built $BIN_AGE |
 | nproc | $(nproc) |
 | CPU | $(lscpu | sed -nE 's/^Model name:[[:space:]]*//p' | head -1) |
@@ -540,7 +571,8 @@ repetitions; MB = 10^6 bytes. All traffic is to 127.0.0.1.
 | kernel | $(uname -r) |
 | scratch filesystem | $(df --output=source,fstype "$WORK" | tail -1 | tr -s ' ') (payloads, assetd objects, nginx body files, dd output) |
 | tools | $("$NGINX" -v 2>&1 | sed 's/.*: //'), $(wrk -v 2>&1 | head -1 | awk '{ print $1, $2 }'), curl $(curl --version | awk 'NR == 1 { print $2 }'), $(openssl version | awk '{ print $1, $2 }'), PostgreSQL $(psql -qtA -d "$PG_ADMIN_DB" -c 'SHOW server_version' | awk '{ print $1 }') |
-| total bench runtime | $RUNTIME min (excluding nothing but the build when it was already up to date) |
+| load average (1/5/15 min) when measuring began / when it ended | $LOAD_START / $(cut -d' ' -f1-3 /proc/loadavg) (a load far above $(nproc) means other work shared the cores) |
+| runtime | $MEASURE_MIN min of measuring; $RUNTIME min including the build step (plus the final clean-up) |
 
 ## 1. ${SIZE_MIB} MiB upload throughput (filesystem storage, SQLite)
 
@@ -572,6 +604,8 @@ Where the time goes (medians):
 | receive + write rate until the body was written (MB/s) | $AR | $NR |
 | tail after the body was written (s) | $AT | $NT |
 | CPU time of the server process per upload (s, user+sys) | $AC | $NC |
+| write(2)-family calls per upload (\`syscw\`) / average bytes per call | $AW / $(calc "$SIZE / $AW" 0) | $NW / $(calc "$SIZE / $NW" 0) |
+| context switches per upload, all threads of the server process | $ACS | $NCS |
 | receive-phase ratio assetd / nginx | $R_RECV | |
 
 Diagnostic twin, same binary with \`--storage memory\` (no file write, no fsync; still SHA-256 and the
@@ -596,21 +630,25 @@ cat <<EOF
 ## 2. Memory during 4 concurrent ${SIZE_MIB} MiB uploads
 
 A fresh \`assetd serve\` (SQLite, filesystem); one 4 KiB upload to warm it, then idle VmRSS; VmRSS
-sampled every 50 ms ($RSS_SAMPLES samples) while four curls upload ${SIZE_MIB} MiB each at once.
+sampled every 50 ms ($RSS_SAMPLES samples) while four curls upload ${SIZE_MIB} MiB each at once, and for
+${RSS_AFTER_SECS:-5} s after the last answer (when the embedded prober, if any, reads the new objects).
 
 | what | value |
 | --- | ---: |
 | idle VmRSS before | $(calc "$IDLE_KIB / 1024" 1) MiB |
 | VmHWM before the uploads | $(calc "$HWM_BEFORE_KIB / 1024" 1) MiB |
 | peak sampled VmRSS during the uploads | $(calc "$PEAK_KIB / 1024" 1) MiB |
-| VmHWM after the uploads | $(calc "$HWM_KIB / 1024" 1) MiB |
-| VmRSS after the uploads | $(calc "$AFTER_KIB / 1024" 1) MiB |
+| VmHWM right after the last answer | $(calc "$HWM_KIB / 1024" 1) MiB |
+| peak sampled VmRSS in the ${RSS_AFTER_SECS:-5} s after the uploads | $(calc "$PEAK_AFTER_KIB / 1024" 1) MiB |
+| VmHWM / VmRSS at the end | $(calc "$HWM_LATE_KIB / 1024" 1) / $(calc "$AFTER_KIB / 1024" 1) MiB |
 | **peak − idle** | **$DELTA_MIB MiB** |
 | responses | $CONC_CODES ($CONC_FAIL curl failures) |
 | wall time / aggregate rate | ${CONC_SECS} s / $CONC_MBS MB/s |
 | assetd CPU time (user+sys) | ${CONC_CPU} s |
 
-Target: peak − idle < 64 MiB → **$(verdict "$DELTA_MIB < 64")**. Log problems: $RSS_PROBLEMS lines.
+Target: peak − idle < 64 MiB during the uploads → **$(verdict "$DELTA_MIB < 64")**; in the window after them,
+peak − idle was $(calc "($PEAK_AFTER_KIB - $IDLE_KIB) / 1024" 1) MiB. (VmHWM is updated lazily by the kernel, so it can read
+slightly below a sampled VmRSS.) Log problems: $RSS_PROBLEMS lines.
 
 ## 3. 4 KiB uploads per second on Postgres, concurrency $PG_CONC
 
@@ -635,7 +673,8 @@ $(median "${W_CPUMS[@]}") ms of CPU (user+sys) per upload.
 Target: 0 non-201 responses → **$( ((W_ERR_TOTAL == 0)) && echo PASS || echo MISS)**.
 Consistency: wrk counted $W_CREATED_TOTAL responses 201; during the wrk runs the assets table gained
 $ROWS_NEW assetd rows (requests still in flight when wrk stops are recorded but not counted by wrk, at
-most $PG_CONC per run); the storage holds $OBJECTS objects, which is those rows plus 20 warm-up uploads. Log problems: $PG_PROBLEMS lines.
+most $PG_CONC per run); the storage holds $OBJECTS objects, which is those rows plus 20 warm-up uploads.
+Probe status of assetd's rows when the last run ended: $PROBE_STATES. Log problems: $PG_PROBLEMS lines.
 EOF
 } >"$RESULTS"
 log "wrote $RESULTS (run took $RUNTIME min)"

@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod outage;
+mod probe;
 mod s3;
 mod streaming;
 mod uploads;

@@ -8,7 +8,9 @@ mod roles;
 
 use assetd_catalog::{CatalogConfig, config::DatabaseConfig};
 use assetd_gateway::GatewayConfig;
-use assetd_platform::{storage::StorageConfig, telemetry};
+use assetd_platform::{amqp::AmqpConfig, storage::StorageConfig, telemetry};
+use assetd_prober::worker::ProberConfig;
+use assetd_proto::catalog::v1::{ReprobeRequest, reprobe_request::Target};
 
 /// assetd: an asset-upload service speaking the Indream Open API for uploads, assets and projects.
 #[derive(Parser, Debug)]
@@ -30,6 +32,10 @@ enum Command {
         gateway: GatewayConfig,
         #[command(flatten)]
         storage: StorageConfig,
+        #[command(flatten)]
+        prober: ProberConfig,
+        #[command(flatten)]
+        amqp: AmqpConfig,
     },
     /// The HTTP API; records go to a catalog over gRPC.
     Gateway {
@@ -49,9 +55,46 @@ enum Command {
     Catalog {
         #[command(flatten)]
         catalog: CatalogConfig,
+        #[command(flatten)]
+        amqp: AmqpConfig,
     },
-    /// The media probe worker.
-    Prober,
+    /// The media probe worker: takes probe jobs from RabbitMQ (or the catalog's embedded queue)
+    /// and records width, height and duration through the catalog.
+    Prober {
+        #[command(flatten)]
+        prober: ProberConfig,
+        #[command(flatten)]
+        amqp: AmqpConfig,
+        #[command(flatten)]
+        storage: StorageConfig,
+        /// gRPC URL of the catalog.
+        #[arg(
+            long,
+            env = "ASSETD_CATALOG_URL",
+            default_value = "http://127.0.0.1:50051"
+        )]
+        catalog_url: String,
+    },
+    /// Queues a new probe of one asset, or of every asset whose probe failed.
+    Reprobe {
+        /// The asset to probe again.
+        #[arg(
+            long,
+            conflicts_with = "all_failed",
+            required_unless_present = "all_failed"
+        )]
+        asset_id: Option<String>,
+        /// Every asset whose probe status is `failed`.
+        #[arg(long)]
+        all_failed: bool,
+        /// gRPC URL of the catalog.
+        #[arg(
+            long,
+            env = "ASSETD_CATALOG_URL",
+            default_value = "http://127.0.0.1:50051"
+        )]
+        catalog_url: String,
+    },
     /// Applies the database migrations and exits.
     Migrate {
         #[command(flatten)]
@@ -128,17 +171,40 @@ async fn run(command: Command) -> anyhow::Result<()> {
             catalog,
             gateway,
             storage,
-        } => roles::serve(catalog, gateway, storage).await,
+            prober,
+            amqp,
+        } => roles::serve(catalog, gateway, storage, prober, amqp).await,
         Command::Gateway {
             gateway,
             storage,
             catalog_url,
         } => roles::gateway(gateway, storage, catalog_url).await,
-        Command::Catalog { catalog } => roles::catalog(catalog).await,
-        Command::Prober => anyhow::bail!(
-            "the prober role is not available yet: it arrives with the probe pipeline; uploads are stored \
-             with probeStatus \"pending\" until then"
-        ),
+        Command::Catalog { catalog, amqp } => roles::catalog(catalog, amqp).await,
+        Command::Prober {
+            prober,
+            amqp,
+            storage,
+            catalog_url,
+        } => roles::prober(prober, amqp, storage, catalog_url).await,
+        Command::Reprobe {
+            asset_id,
+            all_failed,
+            catalog_url,
+        } => {
+            let target = match asset_id {
+                Some(asset_id) => Target::AssetId(asset_id),
+                None => Target::AllFailed(all_failed),
+            };
+            let queued = roles::reprobe(
+                &catalog_url,
+                ReprobeRequest {
+                    target: Some(target),
+                },
+            )
+            .await?;
+            println!("{queued}");
+            Ok(())
+        }
         Command::Migrate { database } => roles::migrate(database).await,
         Command::Keys {
             command: KeysCommand::Create { account, database },

@@ -6,6 +6,7 @@ use sqlx::{Row, any::AnyRow};
 use crate::{
     db::Db,
     error::{Error, Result},
+    jobs,
     time::now_micros,
 };
 
@@ -25,6 +26,8 @@ pub struct NewAsset {
     pub file_key: String,
     pub sha256: String,
     pub project_id: Option<String>,
+    /// Correlates the probe job's logs with the upload's.
+    pub request_id: String,
 }
 
 fn kind_to_sql(kind: pb::AssetKind) -> Result<&'static str> {
@@ -140,6 +143,8 @@ pub async fn create(db: &Db, new: NewAsset) -> Result<pb::Asset> {
             return Err(Error::ProjectNotFound);
         }
     }
+    // The probe job commits with the asset or not at all: no asset is ever left unprobed.
+    jobs::enqueue(&mut tx, &new.asset_id, &new.request_id, now).await?;
     let row = sqlx::query(&format!(
         "SELECT {ASSET_COLUMNS} FROM assets WHERE asset_id = $1"
     ))
@@ -157,6 +162,18 @@ pub async fn get(db: &Db, account_id: &str, asset_id: &str) -> Result<pb::Asset>
     ))
     .bind(asset_id)
     .bind(account_id)
+    .fetch_optional(db.pool())
+    .await?
+    .ok_or(Error::AssetNotFound)?;
+    from_row(&row)
+}
+
+/// An asset whatever its account, for the prober.
+pub async fn get_for_probe(db: &Db, asset_id: &str) -> Result<pb::Asset> {
+    let row = sqlx::query(&format!(
+        "SELECT {ASSET_COLUMNS} FROM assets WHERE asset_id = $1"
+    ))
+    .bind(asset_id)
     .fetch_optional(db.pool())
     .await?
     .ok_or(Error::AssetNotFound)?;
@@ -218,15 +235,19 @@ pub enum ProbeOutcome {
 pub async fn record_probe(db: &Db, asset_id: &str, outcome: &ProbeOutcome) -> Result<pb::Asset> {
     let now = now_micros();
     let query = match outcome {
+        // The duration is always bound as a number, with a flag for "none": sqlx 0.8's Any driver
+        // sends a NULL f64 to Postgres as float4, which then fixes the prepared statement's
+        // parameter type and breaks the next non-NULL float8 on that connection.
         ProbeOutcome::Ready { width, height, duration } => sqlx::query(
-            "UPDATE assets SET probe_status = 'ready', probe_error = NULL, width = $2, height = $3, duration = $4, \
-             updated_at = $5 WHERE asset_id = $1",
+            "UPDATE assets SET probe_status = 'ready', probe_error = NULL, width = $2, height = $3, \
+             duration = CASE WHEN $6 = 1 THEN $4 ELSE NULL END, updated_at = $5 WHERE asset_id = $1",
         )
         .bind(asset_id)
         .bind(width.map(i64::from))
         .bind(height.map(i64::from))
-        .bind(*duration)
-        .bind(now),
+        .bind(duration.unwrap_or(0.0))
+        .bind(now)
+        .bind(i64::from(duration.is_some())),
         ProbeOutcome::Failed { reason } => sqlx::query(
             "UPDATE assets SET probe_status = 'failed', probe_error = $2, width = NULL, height = NULL, \
              duration = NULL, updated_at = $3 WHERE asset_id = $1",

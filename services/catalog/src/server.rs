@@ -1,7 +1,10 @@
 //! The catalog's gRPC server: the catalog service plus standard health and reflection, draining on shutdown.
 
+use std::sync::Arc;
+
 use assetd_proto::catalog::v1::catalog_service_server::CatalogServiceServer;
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 
@@ -12,6 +15,7 @@ use crate::{db::Db, service::Catalog};
 pub async fn serve(
     listener: TcpListener,
     db: Db,
+    jobs_queued: Arc<Notify>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -39,7 +43,7 @@ pub async fn serve(
     tonic::transport::Server::builder()
         .add_service(health_service)
         .add_service(reflection)
-        .add_service(CatalogServiceServer::new(Catalog::new(db)))
+        .add_service(CatalogServiceServer::new(Catalog::new(db, jobs_queued)))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), drain)
         .await?;
     tracing::info!("catalog gRPC stopped");

@@ -1,6 +1,9 @@
 //! The catalog's gRPC service: checks each request's arguments and calls the table modules.
 
 use assetd_proto::catalog::v1::{self as pb, catalog_service_server::CatalogService};
+use std::sync::Arc;
+
+use tokio::sync::Notify;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
@@ -9,6 +12,7 @@ use crate::{
     assets::{self, NewAsset, ProbeOutcome},
     db::Db,
     error::{Error, Result},
+    jobs,
     projects::{self, NewProject},
 };
 
@@ -22,11 +26,13 @@ pub const STATE_SCHEMA_VERSION: &str = "v1";
 #[derive(Clone, Debug)]
 pub struct Catalog {
     db: Db,
+    /// Woken whenever probe jobs are queued, so the relay publishes them without waiting for its poll.
+    jobs_queued: Arc<Notify>,
 }
 
 impl Catalog {
-    pub fn new(db: Db) -> Self {
-        Self { db }
+    pub fn new(db: Db, jobs_queued: Arc<Notify>) -> Self {
+        Self { db, jobs_queued }
     }
 }
 
@@ -97,8 +103,11 @@ impl CatalogService for Catalog {
                 .as_deref()
                 .map(|id| uuid_arg("project_id", id))
                 .transpose()?,
+            request_id: req.request_id,
         };
-        Ok(Response::new(assets::create(&self.db, new).await?))
+        let asset = assets::create(&self.db, new).await?;
+        self.jobs_queued.notify_one();
+        Ok(Response::new(asset))
     }
 
     async fn get_asset(
@@ -224,5 +233,66 @@ impl CatalogService for Catalog {
         Ok(Response::new(
             assets::record_probe(&self.db, &asset_id, &outcome).await?,
         ))
+    }
+
+    async fn get_asset_for_probe(
+        &self,
+        request: Request<pb::GetAssetForProbeRequest>,
+    ) -> Result<Response<pb::Asset>, Status> {
+        let asset_id = uuid_arg("asset_id", &request.into_inner().asset_id)?;
+        Ok(Response::new(
+            assets::get_for_probe(&self.db, &asset_id).await?,
+        ))
+    }
+
+    async fn claim_probe_jobs(
+        &self,
+        request: Request<pb::ClaimProbeJobsRequest>,
+    ) -> Result<Response<pb::ClaimProbeJobsResponse>, Status> {
+        let req = request.into_inner();
+        let jobs = jobs::claim(&self.db, req.max, req.lease_secs).await?;
+        Ok(Response::new(pb::ClaimProbeJobsResponse { jobs }))
+    }
+
+    async fn finish_probe_job(
+        &self,
+        request: Request<pb::FinishProbeJobRequest>,
+    ) -> Result<Response<pb::FinishProbeJobResponse>, Status> {
+        let job_id = uuid_arg("job_id", &request.into_inner().job_id)?;
+        jobs::finish(&self.db, &job_id).await?;
+        Ok(Response::new(pb::FinishProbeJobResponse {}))
+    }
+
+    async fn retry_probe_job(
+        &self,
+        request: Request<pb::RetryProbeJobRequest>,
+    ) -> Result<Response<pb::RetryProbeJobResponse>, Status> {
+        let req = request.into_inner();
+        let job_id = uuid_arg("job_id", &req.job_id)?;
+        jobs::retry(&self.db, &job_id, req.delay_secs, &req.error).await?;
+        Ok(Response::new(pb::RetryProbeJobResponse {}))
+    }
+
+    async fn reprobe(
+        &self,
+        request: Request<pb::ReprobeRequest>,
+    ) -> Result<Response<pb::ReprobeResponse>, Status> {
+        let queued = match request.into_inner().target {
+            Some(pb::reprobe_request::Target::AssetId(asset_id)) => {
+                jobs::reprobe_asset(&self.db, &uuid_arg("asset_id", &asset_id)?).await?
+            }
+            Some(pb::reprobe_request::Target::AllFailed(true)) => {
+                jobs::reprobe_failed(&self.db).await?
+            }
+            _ => {
+                return Err(
+                    Error::InvalidArgument("name an asset_id or set all_failed".into()).into(),
+                );
+            }
+        };
+        if queued > 0 {
+            self.jobs_queued.notify_one();
+        }
+        Ok(Response::new(pb::ReprobeResponse { queued }))
     }
 }

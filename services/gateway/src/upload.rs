@@ -32,6 +32,8 @@ struct UploadHeaders {
     filename: String,
     project_id: Option<String>,
     declared_len: Option<u64>,
+    /// The client's `x-request-id`, or a new one; follows the asset into its probe job.
+    request_id: String,
 }
 
 fn parse_headers(headers: &HeaderMap) -> Result<UploadHeaders, ApiError> {
@@ -68,10 +70,17 @@ fn parse_headers(headers: &HeaderMap) -> Result<UploadHeaders, ApiError> {
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
+    let request_id = headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|id| !id.is_empty() && id.len() <= 128)
+        .map_or_else(|| Uuid::new_v4().simple().to_string(), str::to_owned);
     Ok(UploadHeaders {
         filename: filename.to_owned(),
         project_id,
         declared_len,
+        request_id,
     })
 }
 
@@ -206,6 +215,7 @@ async fn store(
         file_key: key.clone(),
         sha256,
         project_id: upload.project_id,
+        request_id: upload.request_id,
     };
     match state.catalog.clone().create_asset(request).await {
         Ok(asset) => {

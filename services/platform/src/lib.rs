@@ -1,5 +1,6 @@
-//! What every assetd role shares: object storage, telemetry, shutdown, secrets and gRPC error details.
+//! What every assetd role shares: object storage, RabbitMQ, telemetry, shutdown, secrets and gRPC error details.
 
+pub mod amqp;
 pub mod grpc_error;
 pub mod secret;
 pub mod shutdown;

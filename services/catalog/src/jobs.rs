@@ -1,0 +1,130 @@
+//! The probe outbox: jobs written with their asset, claimed with a lease, retried with a delay, removed when done.
+
+use assetd_proto::catalog::v1 as pb;
+use sqlx::{AnyConnection, Row};
+use uuid::Uuid;
+
+use crate::{
+    db::Db,
+    error::{Error, Result},
+    time::now_micros,
+};
+
+const MICROS_PER_SEC: i64 = 1_000_000;
+
+/// Queues a probe of `asset_id` inside the caller's transaction.
+pub async fn enqueue(
+    conn: &mut AnyConnection,
+    asset_id: &str,
+    request_id: &str,
+    now: i64,
+) -> Result<String> {
+    let job_id = Uuid::new_v4().hyphenated().to_string();
+    sqlx::query(
+        "INSERT INTO probe_jobs (job_id, asset_id, attempts, available_at, request_id, created_at) \
+         VALUES ($1, $2, 0, $3, $4, $3)",
+    )
+    .bind(&job_id)
+    .bind(asset_id)
+    .bind(now)
+    .bind(request_id)
+    .execute(conn)
+    .await?;
+    Ok(job_id)
+}
+
+/// Claims up to `max` due jobs for `lease_secs`: they are due again when the lease ends unless
+/// finished or retried first. Safe with several claimers: a row goes to one of them.
+pub async fn claim(db: &Db, max: u32, lease_secs: u32) -> Result<Vec<pb::ProbeJob>> {
+    let now = now_micros();
+    let until = now.saturating_add(i64::from(lease_secs.max(1)) * MICROS_PER_SEC);
+    let rows = sqlx::query(
+        "UPDATE probe_jobs SET available_at = $1, attempts = attempts + 1 \
+         WHERE job_id IN (SELECT job_id FROM probe_jobs WHERE available_at <= $2 ORDER BY available_at LIMIT $3) \
+         AND available_at <= $2 \
+         RETURNING job_id, asset_id, attempts, request_id",
+    )
+    .bind(until)
+    .bind(now)
+    .bind(i64::from(max.clamp(1, 1000)))
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let attempts: i64 = row.try_get("attempts")?;
+            Ok(pb::ProbeJob {
+                job_id: row.try_get("job_id")?,
+                asset_id: row.try_get("asset_id")?,
+                attempt: u32::try_from(attempts).unwrap_or(u32::MAX),
+                request_id: row.try_get("request_id")?,
+            })
+        })
+        .collect()
+}
+
+/// Removes a job; finishing a job twice is harmless.
+pub async fn finish(db: &Db, job_id: &str) -> Result<()> {
+    sqlx::query("DELETE FROM probe_jobs WHERE job_id = $1")
+        .bind(job_id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+pub async fn retry(db: &Db, job_id: &str, delay_secs: u32, error: &str) -> Result<()> {
+    let due = now_micros().saturating_add(i64::from(delay_secs) * MICROS_PER_SEC);
+    sqlx::query("UPDATE probe_jobs SET available_at = $2, last_error = $3 WHERE job_id = $1")
+        .bind(job_id)
+        .bind(due)
+        .bind(error)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// Jobs waiting in the outbox, for metrics and tests.
+pub async fn backlog(db: &Db) -> Result<i64> {
+    let row = sqlx::query("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM probe_jobs")
+        .fetch_one(db.pool())
+        .await?;
+    Ok(row.try_get("n")?)
+}
+
+/// Resets one asset to `pending` and queues a new probe.
+pub async fn reprobe_asset(db: &Db, asset_id: &str) -> Result<u64> {
+    let now = now_micros();
+    let mut tx = db.pool().begin().await?;
+    let reset = sqlx::query(
+        "UPDATE assets SET probe_status = 'pending', probe_error = NULL, width = NULL, height = NULL, \
+         duration = NULL, updated_at = $2 WHERE asset_id = $1",
+    )
+    .bind(asset_id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    if reset.rows_affected() == 0 {
+        return Err(Error::AssetNotFound);
+    }
+    enqueue(&mut tx, asset_id, "", now).await?;
+    tx.commit().await?;
+    Ok(1)
+}
+
+/// Resets every failed asset to `pending` and queues a new probe for each.
+pub async fn reprobe_failed(db: &Db) -> Result<u64> {
+    let now = now_micros();
+    let mut tx = db.pool().begin().await?;
+    let failed = sqlx::query(
+        "UPDATE assets SET probe_status = 'pending', probe_error = NULL, updated_at = $1 \
+         WHERE probe_status = 'failed' RETURNING asset_id",
+    )
+    .bind(now)
+    .fetch_all(&mut *tx)
+    .await?;
+    for row in &failed {
+        let asset_id: String = row.try_get("asset_id")?;
+        enqueue(&mut tx, &asset_id, "", now).await?;
+    }
+    tx.commit().await?;
+    Ok(failed.len() as u64)
+}

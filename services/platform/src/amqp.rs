@@ -1,0 +1,222 @@
+//! RabbitMQ: the probe topology (work queue, delayed retries, dead letters), connecting, and confirmed publishing.
+
+use std::time::Duration;
+
+use lapin::{
+    BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind,
+    options::{
+        BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions,
+        QueueDeclareOptions,
+    },
+    types::{AMQPValue, FieldTable, ShortString},
+};
+use serde::{Deserialize, Serialize};
+
+pub use lapin::Channel as AmqpChannel;
+
+use crate::secret::Secret;
+
+#[derive(clap::Args, Clone, Debug)]
+pub struct AmqpConfig {
+    /// RabbitMQ URL, e.g. `amqp://user:pass@rabbitmq:5672/%2f`. Without it probe jobs run through
+    /// the embedded queue (the catalog's outbox table).
+    #[arg(long, env = "ASSETD_AMQP_URL", hide_env_values = true)]
+    pub amqp_url: Option<Secret>,
+    /// Prefix of every exchange and queue name, so several deployments can share a broker.
+    #[arg(long, env = "ASSETD_AMQP_PREFIX", default_value = "assetd")]
+    pub amqp_prefix: String,
+}
+
+/// Delays of the retry queues: attempt n (n >= 1) waits `RETRY_DELAYS_SECS[min(n, len) - 1]`.
+pub const RETRY_DELAYS_SECS: [u64; 3] = [2, 10, 60];
+
+/// Names of the probe topology under a prefix.
+#[derive(Clone, Debug)]
+pub struct Topology {
+    prefix: String,
+}
+
+/// Routing key of probe jobs on the probe exchange.
+pub const JOB_ROUTING_KEY: &str = "job";
+
+impl Topology {
+    pub fn new(prefix: &str) -> Self {
+        Self {
+            prefix: prefix.to_owned(),
+        }
+    }
+
+    /// The direct exchange jobs are published to.
+    pub fn exchange(&self) -> String {
+        format!("{}.probe", self.prefix)
+    }
+
+    /// The work queue the probers consume.
+    pub fn jobs_queue(&self) -> String {
+        format!("{}.probe.jobs", self.prefix)
+    }
+
+    /// The queue that holds a job for its retry delay, then dead-letters it back to the exchange.
+    pub fn retry_queue(&self, attempt: u32) -> String {
+        let level = (attempt.max(1) as usize).min(RETRY_DELAYS_SECS.len());
+        format!(
+            "{}.probe.retry.{}s",
+            self.prefix,
+            RETRY_DELAYS_SECS[level - 1]
+        )
+    }
+
+    /// Jobs that failed every attempt, kept for inspection.
+    pub fn dead_queue(&self) -> String {
+        format!("{}.probe.dead", self.prefix)
+    }
+
+    /// Declares everything (idempotent); run at every start.
+    pub async fn declare(&self, channel: &Channel) -> lapin::Result<()> {
+        let durable = QueueDeclareOptions {
+            durable: true,
+            ..QueueDeclareOptions::default()
+        };
+        channel
+            .exchange_declare(
+                self.exchange().into(),
+                ExchangeKind::Direct,
+                ExchangeDeclareOptions {
+                    durable: true,
+                    ..ExchangeDeclareOptions::default()
+                },
+                FieldTable::default(),
+            )
+            .await?;
+        channel
+            .queue_declare(self.jobs_queue().into(), durable, FieldTable::default())
+            .await?;
+        channel
+            .queue_bind(
+                self.jobs_queue().into(),
+                self.exchange().into(),
+                JOB_ROUTING_KEY.into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+        for (index, delay) in RETRY_DELAYS_SECS.iter().enumerate() {
+            let mut args = FieldTable::default();
+            args.insert(
+                "x-message-ttl".into(),
+                AMQPValue::LongLongInt(i64::try_from(delay * 1000).unwrap_or(i64::MAX)),
+            );
+            args.insert(
+                "x-dead-letter-exchange".into(),
+                AMQPValue::LongString(self.exchange().into()),
+            );
+            args.insert(
+                "x-dead-letter-routing-key".into(),
+                AMQPValue::LongString(JOB_ROUTING_KEY.into()),
+            );
+            let attempt = u32::try_from(index + 1).unwrap_or(u32::MAX);
+            channel
+                .queue_declare(self.retry_queue(attempt).into(), durable, args)
+                .await?;
+        }
+        channel
+            .queue_declare(self.dead_queue().into(), durable, FieldTable::default())
+            .await?;
+        Ok(())
+    }
+}
+
+/// The body of a probe job message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobMessage {
+    pub job_id: String,
+    pub asset_id: String,
+    /// 1 for the first delivery; the prober increments it when it schedules a retry.
+    pub attempt: u32,
+    #[serde(default)]
+    pub request_id: String,
+}
+
+/// Connects, opens a channel with publisher confirms on, and declares the topology.
+pub async fn connect(
+    url: &Secret,
+    topology: &Topology,
+    name: &str,
+) -> lapin::Result<(Connection, Channel)> {
+    let properties = ConnectionProperties::default().with_connection_name(name.into());
+    let connection = Connection::connect(url.expose(), properties).await?;
+    let channel = connection.create_channel().await?;
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await?;
+    topology.declare(&channel).await?;
+    Ok((connection, channel))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("RabbitMQ error")]
+    Amqp(#[from] lapin::Error),
+    #[error("RabbitMQ did not confirm the message")]
+    NotConfirmed,
+    #[error("RabbitMQ did not confirm the message in time")]
+    Timeout,
+}
+
+/// How long a publish may wait for the broker's confirm.
+const CONFIRM_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Publishes a persistent job message and waits for the broker's confirm.
+pub async fn publish(
+    channel: &Channel,
+    exchange: &str,
+    routing_key: &str,
+    message: &JobMessage,
+) -> Result<(), PublishError> {
+    let body = serde_json::to_vec(message).unwrap_or_default();
+    let mut headers = FieldTable::default();
+    headers.insert(
+        "x-request-id".into(),
+        AMQPValue::LongString(message.request_id.clone().into()),
+    );
+    let properties = BasicProperties::default()
+        .with_delivery_mode(2)
+        .with_content_type(ShortString::from("application/json"))
+        .with_message_id(message.job_id.clone().into())
+        .with_headers(headers);
+    let confirm = async {
+        channel
+            .basic_publish(
+                exchange.into(),
+                routing_key.into(),
+                BasicPublishOptions::default(),
+                &body,
+                properties,
+            )
+            .await?
+            .await
+    };
+    let confirmation = tokio::time::timeout(CONFIRM_TIMEOUT, confirm)
+        .await
+        .map_err(|_| PublishError::Timeout)??;
+    if confirmation.is_ack() {
+        Ok(())
+    } else {
+        Err(PublishError::NotConfirmed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_queues_by_attempt() {
+        let topology = Topology::new("t");
+        assert_eq!(topology.retry_queue(1), "t.probe.retry.2s");
+        assert_eq!(topology.retry_queue(2), "t.probe.retry.10s");
+        assert_eq!(topology.retry_queue(3), "t.probe.retry.60s");
+        assert_eq!(topology.retry_queue(9), "t.probe.retry.60s");
+    }
+}

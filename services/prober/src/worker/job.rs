@@ -1,0 +1,216 @@
+//! One probe job: look the asset up, probe its object within the budget, record what was found.
+
+use std::sync::Arc;
+
+use assetd_platform::{grpc_error, storage::Storage};
+use assetd_proto::catalog::{
+    CatalogClient,
+    v1::{
+        self as pb, AssetKind, GetAssetForProbeRequest, ProbeStatus, RecordProbeResultRequest,
+        record_probe_result_request,
+    },
+};
+use tonic::Code;
+
+use super::{ProberConfig, storage_source::StorageSource};
+use crate::{Kind, ProbeError, Probed};
+
+/// How a job ended, which tells the queue what to do with it.
+#[derive(Debug, PartialEq)]
+pub enum Outcome {
+    /// The result (ready or failed) is recorded: acknowledge.
+    Recorded,
+    /// The asset no longer exists (or was already probed): acknowledge.
+    Nothing,
+    /// Storage or the catalog failed; the same job may succeed later: retry with backoff.
+    Transient(String),
+}
+
+#[derive(Clone)]
+pub struct Worker {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: ProberConfig,
+    catalog: CatalogClient,
+    storage: Storage,
+}
+
+fn kind_of(kind: AssetKind) -> Option<Kind> {
+    Some(match kind {
+        AssetKind::Image => Kind::Image,
+        AssetKind::Gif => Kind::Gif,
+        AssetKind::Video => Kind::Video,
+        AssetKind::Audio => Kind::Audio,
+        AssetKind::Caption => Kind::Caption,
+        AssetKind::Unspecified => return None,
+    })
+}
+
+fn catalog_transient(what: &str, status: &tonic::Status) -> Outcome {
+    Outcome::Transient(format!(
+        "catalog {what}: {:?} {}",
+        status.code(),
+        status.message()
+    ))
+}
+
+impl Worker {
+    pub fn new(config: ProberConfig, catalog: CatalogClient, storage: Storage) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                config,
+                catalog,
+                storage,
+            }),
+        }
+    }
+
+    pub fn config(&self) -> &ProberConfig {
+        &self.inner.config
+    }
+
+    pub fn catalog(&self) -> CatalogClient {
+        self.inner.catalog.clone()
+    }
+
+    /// Probes one asset and records the result. Safe to repeat: a redelivered job re-records the same result.
+    pub async fn process(&self, asset_id: &str) -> Outcome {
+        let mut catalog = self.inner.catalog.clone();
+        let asset = match catalog
+            .get_asset_for_probe(GetAssetForProbeRequest {
+                asset_id: asset_id.to_owned(),
+            })
+            .await
+        {
+            Ok(asset) => asset.into_inner(),
+            Err(status) if grpc_error::reason(&status).as_deref() == Some("ASSET_NOT_FOUND") => {
+                tracing::info!(asset_id, "asset deleted before its probe; dropping the job");
+                return Outcome::Nothing;
+            }
+            Err(status) => return catalog_transient("lookup", &status),
+        };
+        if asset.probe_status() != ProbeStatus::Pending {
+            tracing::info!(asset_id, status = ?asset.probe_status(), "asset already probed; dropping the job");
+            return Outcome::Nothing;
+        }
+        let Some(kind) = kind_of(asset.kind()) else {
+            return self
+                .record(asset_id, Err("the asset has no kind".into()), &asset)
+                .await;
+        };
+        let started = std::time::Instant::now();
+        let probed = self.probe(&asset, kind).await;
+        let result = match probed {
+            Ok(probed) => {
+                tracing::info!(
+                    asset_id,
+                    format = probed.format,
+                    width = probed.width,
+                    height = probed.height,
+                    duration = probed.duration,
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "probed"
+                );
+                self.check_limits(kind, probed)
+            }
+            Err(ProbeError::Io(err)) => {
+                return Outcome::Transient(format!("storage read failed: {err}"));
+            }
+            Err(err) => {
+                tracing::info!(asset_id, reason = %err, "media cannot be probed");
+                Err(err.to_string())
+            }
+        };
+        self.record(asset_id, result, &asset).await
+    }
+
+    async fn probe(&self, asset: &pb::Asset, kind: Kind) -> Result<Probed, ProbeError> {
+        let source = StorageSource {
+            storage: self.inner.storage.clone(),
+            key: asset.file_key.clone(),
+            size: asset.size,
+            runtime: tokio::runtime::Handle::current(),
+        };
+        let budget = self.inner.config.budget();
+        // Parsing is blocking work: keep it off the async threads.
+        tokio::task::spawn_blocking(move || crate::probe(&source, kind, &budget))
+            .await
+            .unwrap_or_else(|err| Err(ProbeError::Malformed(format!("the probe crashed: {err}"))))
+    }
+
+    /// Media over a duration limit is a failed probe with a reason, never silently accepted.
+    fn check_limits(&self, kind: Kind, probed: Probed) -> Result<Probed, String> {
+        let limit = match kind {
+            Kind::Video => Some(("video", self.inner.config.video_max_seconds)),
+            Kind::Audio => Some(("audio", self.inner.config.audio_max_seconds)),
+            _ => None,
+        };
+        match (limit, probed.duration) {
+            (Some((what, max)), Some(duration)) if duration > max => Err(format!(
+                "{what} is {duration:.1} s long; at most {max:.0} s is allowed"
+            )),
+            _ => Ok(probed),
+        }
+    }
+
+    async fn record(
+        &self,
+        asset_id: &str,
+        result: Result<Probed, String>,
+        asset: &pb::Asset,
+    ) -> Outcome {
+        let failed = result.is_err();
+        let result = match result {
+            Ok(probed) => record_probe_result_request::Result::Ready(pb::ProbeReady {
+                width: probed.width,
+                height: probed.height,
+                duration: probed.duration,
+            }),
+            Err(reason) => record_probe_result_request::Result::Failed(pb::ProbeFailed { reason }),
+        };
+        let request = RecordProbeResultRequest {
+            asset_id: asset_id.to_owned(),
+            result: Some(result),
+        };
+        match self
+            .inner
+            .catalog
+            .clone()
+            .record_probe_result(request)
+            .await
+        {
+            Ok(_) => {}
+            Err(status) if status.code() == Code::NotFound => return Outcome::Nothing,
+            Err(status) => return catalog_transient("record", &status),
+        }
+        if failed
+            && self.inner.config.probe_failed_delete_object
+            && let Err(err) = self.inner.storage.delete(&asset.file_key).await
+        {
+            tracing::warn!(asset_id, error = ?err, "cannot delete the object of a failed probe");
+        }
+        Outcome::Recorded
+    }
+
+    /// Marks an asset failed after its job used up every attempt.
+    pub async fn give_up(&self, asset_id: &str, attempts: u32, last_error: &str) {
+        let reason = format!("probe gave up after {attempts} attempts: {last_error}");
+        let request = RecordProbeResultRequest {
+            asset_id: asset_id.to_owned(),
+            result: Some(record_probe_result_request::Result::Failed(
+                pb::ProbeFailed { reason },
+            )),
+        };
+        if let Err(status) = self
+            .inner
+            .catalog
+            .clone()
+            .record_probe_result(request)
+            .await
+        {
+            tracing::error!(asset_id, code = ?status.code(), "cannot mark a dead-lettered asset failed");
+        }
+    }
+}

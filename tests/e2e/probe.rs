@@ -1,0 +1,482 @@
+//! The probe pipeline through the real binary: upload, queue, prober, record, read back; on SQLite
+//! with the embedded queue and on Postgres with RabbitMQ; and its faults (killed prober, broker
+//! outage, unreadable media, objects gone, re-probing).
+
+use std::{
+    path::Path,
+    time::{Duration, Instant},
+};
+
+use assetd_tests::{
+    Assetd, Engine, Options, Proxy, Role, ScratchDir, TestAmqp, TestDb, TestStorage, cli, fixture,
+};
+use reqwest::{Client, StatusCode};
+use serde_json::Value;
+
+use crate::upload;
+
+#[derive(serde::Deserialize, Debug)]
+struct Expected {
+    file: String,
+    kind: String,
+    width: Option<f64>,
+    height: Option<f64>,
+    duration: Option<f64>,
+}
+
+fn corpus() -> Vec<(Expected, Vec<u8>)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/media");
+    let expected: Vec<Expected> =
+        serde_json::from_slice(&std::fs::read(dir.join("expected.json")).expect("expected.json"))
+            .expect("parse");
+    expected
+        .into_iter()
+        .map(|e| {
+            let bytes = std::fs::read(dir.join(&e.file)).expect("fixture");
+            (e, bytes)
+        })
+        .collect()
+}
+
+/// Polls `GET /v1/assets/{id}` until the probe has run; returns the asset.
+pub async fn wait_probed(base: &str, key: &str, asset_id: &str, within: Duration) -> Value {
+    let deadline = Instant::now() + within;
+    loop {
+        let response = Client::new()
+            .get(format!("{base}/v1/assets/{asset_id}"))
+            .header("x-api-key", key)
+            .send()
+            .await
+            .expect("GET asset");
+        if response.status() == StatusCode::OK {
+            let body: Value = response.json().await.expect("json");
+            if body["data"]["probeStatus"] != "pending" {
+                return body["data"].clone();
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "asset {asset_id} still pending after {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn probe_status(base: &str, key: &str, asset_id: &str) -> String {
+    let body: Value = Client::new()
+        .get(format!("{base}/v1/assets/{asset_id}"))
+        .header("x-api-key", key)
+        .send()
+        .await
+        .expect("GET asset")
+        .json()
+        .await
+        .expect("json");
+    body["data"]["probeStatus"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn close(actual: &Value, expected: Option<f64>, tolerance: f64, what: &str) {
+    match expected {
+        None => assert!(actual.is_null(), "{what}: expected null, got {actual}"),
+        Some(expected) => {
+            let actual = actual
+                .as_f64()
+                .unwrap_or_else(|| panic!("{what}: expected {expected}, got {actual}"));
+            assert!(
+                (actual - expected).abs() <= tolerance,
+                "{what}: expected {expected}, got {actual}"
+            );
+        }
+    }
+}
+
+async fn corpus_is_probed_right(app: &Assetd) {
+    let key = app.create_key("acme");
+    let mut uploaded = Vec::new();
+    for (expected, bytes) in corpus() {
+        let (status, body) = upload(app, &key, &[("x-file-name", &expected.file)], bytes).await;
+        assert_eq!(status, StatusCode::CREATED, "{}: {body}", expected.file);
+        assert_eq!(body["data"]["type"], expected.kind, "{}", expected.file);
+        uploaded.push((
+            expected,
+            body["data"]["assetId"].as_str().expect("id").to_owned(),
+        ));
+    }
+    for (expected, asset_id) in uploaded {
+        let asset = wait_probed(&app.http, &key, &asset_id, Duration::from_secs(60)).await;
+        let name = &expected.file;
+        assert_eq!(asset["probeStatus"], "ready", "{name}: {asset}");
+        close(
+            &asset["width"],
+            expected.width,
+            1.0,
+            &format!("{name} width"),
+        );
+        close(
+            &asset["height"],
+            expected.height,
+            1.0,
+            &format!("{name} height"),
+        );
+        close(
+            &asset["duration"],
+            expected.duration,
+            0.05,
+            &format!("{name} duration"),
+        );
+    }
+}
+
+#[tokio::test]
+async fn corpus_is_probed_right_embedded_sqlite() {
+    let Some(app) = Assetd::serve(Engine::Sqlite, None, Options::default()).await else {
+        return;
+    };
+    corpus_is_probed_right(&app).await;
+}
+
+#[tokio::test]
+async fn corpus_is_probed_right_rabbitmq_postgres() {
+    let Some(amqp) = TestAmqp::create().await else {
+        return;
+    };
+    let Some(app) = Assetd::serve(
+        Engine::Postgres,
+        None,
+        Options {
+            extra_args: amqp.args(),
+        },
+    )
+    .await
+    else {
+        return;
+    };
+    corpus_is_probed_right(&app).await;
+}
+
+/// Unreadable media ends `failed` with a reason; an object that vanished is retried, then given
+/// up on; `assetd reprobe --all-failed` queues them again.
+async fn failures_are_recorded(app: &Assetd) {
+    let key = app.create_key("acme");
+    let garbage = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/media/malformed/garbage.png"),
+    )
+    .expect("fixture");
+    let (status, body) = upload(app, &key, &[("x-file-name", "garbage.png")], garbage).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let garbage_id = body["data"]["assetId"].as_str().expect("id").to_owned();
+    let asset = wait_probed(&app.http, &key, &garbage_id, Duration::from_secs(30)).await;
+    assert_eq!(asset["probeStatus"], "failed");
+    assert!(
+        asset["probeError"].as_str().is_some_and(|r| !r.is_empty()),
+        "{asset}"
+    );
+    assert!(asset["width"].is_null() && asset["height"].is_null() && asset["duration"].is_null());
+
+    // The object disappears behind the prober's back: every attempt fails for the storage.
+    let (status, body) = upload(
+        app,
+        &key,
+        &[("x-file-name", "hero.png")],
+        fixture("hero.png"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let gone_id = body["data"]["assetId"].as_str().expect("id").to_owned();
+    let TestStorage::Fs { dir } = &app.storage else {
+        unreachable!()
+    };
+    let _ = std::fs::remove_file(dir.join(body["data"]["fileKey"].as_str().expect("key")));
+    let asset = wait_probed(&app.http, &key, &gone_id, Duration::from_secs(60)).await;
+    assert_eq!(asset["probeStatus"], "failed");
+    assert!(
+        asset["probeError"]
+            .as_str()
+            .is_some_and(|r| r.contains("gave up after 2 attempts")),
+        "{asset}"
+    );
+
+    // Re-probing puts both back in the queue (they fail again, but ran again).
+    let queued = cli(&["reprobe", "--all-failed", "--catalog-url", &app.grpc]);
+    assert_eq!(queued, "2");
+    let asset = wait_probed(&app.http, &key, &garbage_id, Duration::from_secs(30)).await;
+    assert_eq!(asset["probeStatus"], "failed");
+}
+
+fn two_attempts() -> Vec<String> {
+    vec!["--probe-max-attempts".into(), "2".into()]
+}
+
+#[tokio::test]
+async fn failures_are_recorded_embedded_sqlite() {
+    let Some(app) = Assetd::serve(
+        Engine::Sqlite,
+        None,
+        Options {
+            extra_args: two_attempts(),
+        },
+    )
+    .await
+    else {
+        return;
+    };
+    failures_are_recorded(&app).await;
+}
+
+#[tokio::test]
+async fn failures_are_recorded_rabbitmq_postgres() {
+    let Some(amqp) = TestAmqp::create().await else {
+        return;
+    };
+    let mut args = amqp.args();
+    args.extend(two_attempts());
+    let Some(app) = Assetd::serve(Engine::Postgres, None, Options { extra_args: args }).await
+    else {
+        return;
+    };
+    failures_are_recorded(&app).await;
+    // The job that used up its attempts sits in the dead-letter queue.
+    assert!(amqp.queue_len(&format!("{}.probe.dead", amqp.prefix)).await >= 1);
+}
+
+/// Uploads while the broker is unreachable succeed; once it is back, every asset gets probed.
+#[tokio::test]
+async fn rabbitmq_outage_delays_probes_but_loses_none() {
+    let Some(amqp) = TestAmqp::create().await else {
+        return;
+    };
+    let proxy = Proxy::start(&amqp.addr()).await;
+    proxy.set_enabled(false);
+    let through_proxy = amqp.via(&proxy.addr);
+    let Some(app) = Assetd::serve(
+        Engine::Postgres,
+        None,
+        Options {
+            extra_args: through_proxy.args(),
+        },
+    )
+    .await
+    else {
+        return;
+    };
+    let key = app.create_key("acme");
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let (status, body) = upload(
+            &app,
+            &key,
+            &[("x-file-name", &format!("hero-{i}.png"))],
+            fixture("hero.png"),
+        )
+        .await;
+        assert_eq!(
+            status,
+            StatusCode::CREATED,
+            "uploads must not depend on RabbitMQ: {body}"
+        );
+        ids.push(body["data"]["assetId"].as_str().expect("id").to_owned());
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for id in &ids {
+        assert_eq!(
+            probe_status(&app.http, &key, id).await,
+            "pending",
+            "probed while RabbitMQ was down"
+        );
+    }
+    proxy.set_enabled(true);
+    for id in &ids {
+        let asset = wait_probed(&app.http, &key, id, Duration::from_secs(60)).await;
+        assert_eq!(asset["probeStatus"], "ready");
+        assert_eq!(asset["width"], 64);
+    }
+}
+
+/// Uploads the corpus through a gateway at `base`; returns the asset ids.
+async fn upload_corpus(base: &str, key: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    for (expected, bytes) in corpus() {
+        let response = Client::new()
+            .post(format!("{base}/v1/uploads"))
+            .header("x-api-key", key)
+            .header("x-file-name", &expected.file)
+            .body(bytes)
+            .send()
+            .await
+            .expect("upload");
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body: Value = response.json().await.expect("json");
+        ids.push(body["data"]["assetId"].as_str().expect("id").to_owned());
+    }
+    ids
+}
+
+/// Waits until the prober has recorded some results but not all, then kills it with SIGKILL.
+async fn kill_mid_work(prober: &mut Role, db: &TestDb, total: usize) {
+    let pool = db.pool().await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (done,): (i64,) = sqlx::query_as(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM assets WHERE probe_status <> 'pending'",
+        )
+        .fetch_one(&pool)
+        .await
+        .expect("count probed");
+        if done > 0 {
+            prober.kill();
+            assert!(
+                (done as usize) < total,
+                "the prober finished before it could be killed"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "the prober never started");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    pool.close().await;
+}
+
+/// The corpus, several times over: enough work that a prober can be caught in the middle of it.
+async fn upload_corpus_times(base: &str, key: &str, times: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    for _ in 0..times {
+        ids.extend(upload_corpus(base, key).await);
+    }
+    ids
+}
+
+/// Separate catalog, gateway and (later) prober processes on Postgres or SQLite.
+struct Split {
+    scratch: ScratchDir,
+    db: TestDb,
+    storage: TestStorage,
+    key: String,
+    catalog: Role,
+    gateway: Role,
+}
+
+impl Split {
+    async fn start(engine: Engine, amqp: Option<&TestAmqp>) -> Option<Self> {
+        let scratch = ScratchDir::new();
+        let db = TestDb::create(engine, scratch.path()).await?;
+        cli(&["migrate", "--database-url", &db.url]);
+        let key = cli(&[
+            "keys",
+            "create",
+            "--account",
+            "acme",
+            "--database-url",
+            &db.url,
+        ]);
+        let storage = TestStorage::fs(&scratch);
+        let mut catalog_args: Vec<String> = [
+            "catalog",
+            "--catalog-grpc-addr",
+            "127.0.0.1:0",
+            "--database-url",
+            &db.url,
+        ]
+        .map(String::from)
+        .to_vec();
+        catalog_args.extend(amqp.map(TestAmqp::args).unwrap_or_default());
+        let catalog = Role::start(&catalog_args, &scratch.path().join("catalog.log"), false).await;
+        let mut gateway_args: Vec<String> = [
+            "gateway",
+            "--http-addr",
+            "127.0.0.1:0",
+            "--catalog-url",
+            &catalog.addr,
+        ]
+        .map(String::from)
+        .to_vec();
+        gateway_args.extend(storage.args());
+        let gateway = Role::start(&gateway_args, &scratch.path().join("gateway.log"), true).await;
+        Some(Self {
+            scratch,
+            db,
+            storage,
+            key,
+            catalog,
+            gateway,
+        })
+    }
+
+    fn prober_args(&self, amqp: Option<&TestAmqp>) -> Vec<String> {
+        let mut args: Vec<String> = [
+            "prober",
+            "--catalog-url",
+            &self.catalog.addr,
+            "--probe-concurrency",
+            "1",
+            "--probe-prefetch",
+            "4",
+            "--probe-timeout-secs",
+            "2",
+        ]
+        .map(String::from)
+        .to_vec();
+        args.extend(amqp.map(TestAmqp::args).unwrap_or_default());
+        args.extend(self.storage.args());
+        args
+    }
+}
+
+/// A prober killed with SIGKILL while holding deliveries loses none of them: the broker redelivers.
+#[tokio::test]
+async fn a_killed_prober_loses_no_job_rabbitmq() {
+    let Some(amqp) = TestAmqp::create().await else {
+        return;
+    };
+    let Some(split) = Split::start(Engine::Postgres, Some(&amqp)).await else {
+        return;
+    };
+    let ids = upload_corpus_times(&split.gateway.addr, &split.key, 4).await;
+    let args = split.prober_args(Some(&amqp));
+    let mut prober = Role::spawn(&args, &split.scratch.path().join("prober-1.log"));
+    kill_mid_work(&mut prober, &split.db, ids.len()).await;
+    let _replacement = Role::spawn(&args, &split.scratch.path().join("prober-2.log"));
+    for id in &ids {
+        let asset = wait_probed(&split.gateway.addr, &split.key, id, Duration::from_secs(60)).await;
+        assert_eq!(asset["probeStatus"], "ready", "{asset}");
+    }
+}
+
+/// The embedded queue is as durable as the database: after a prober and the catalog are killed
+/// mid-work, `assetd serve` on the same database runs every pending and half-done job.
+#[tokio::test]
+async fn embedded_jobs_survive_a_crash() {
+    let Some(mut split) = Split::start(Engine::Sqlite, None).await else {
+        return;
+    };
+    let ids = upload_corpus_times(&split.gateway.addr, &split.key, 4).await;
+    let mut prober = Role::spawn(
+        &split.prober_args(None),
+        &split.scratch.path().join("prober.log"),
+    );
+    kill_mid_work(&mut prober, &split.db, ids.len()).await;
+    split.catalog.kill();
+    split.gateway.kill();
+
+    let mut serve_args: Vec<String> = [
+        "serve",
+        "--http-addr",
+        "127.0.0.1:0",
+        "--catalog-grpc-addr",
+        "127.0.0.1:0",
+        "--database-url",
+        &split.db.url,
+        "--probe-timeout-secs",
+        "2",
+    ]
+    .map(String::from)
+    .to_vec();
+    serve_args.extend(split.storage.args());
+    let serve = Role::start(&serve_args, &split.scratch.path().join("serve.log"), true).await;
+    for id in &ids {
+        let asset = wait_probed(&serve.addr, &split.key, id, Duration::from_secs(60)).await;
+        assert_eq!(asset["probeStatus"], "ready", "{asset}");
+    }
+}
