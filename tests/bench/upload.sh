@@ -7,7 +7,8 @@
 #     bash tests/bench/upload.sh
 # Needs PostgreSQL on 127.0.0.1:5432 with trust auth for user root and an existing database `test`
 # (used only to CREATE/DROP a scratch database). Writes tests/bench/RESULTS.md (overwriting).
-# Knobs (environment): SIZE_MIB (1024), REPS (3), PG_SECS (15), PG_CONC (32), SKIP_BUILD (0),
+# Knobs (environment): SIZE_MIB (1024), REPS (3), PG_SECS (15), PG_CONC (32), SKIP_BUILD (0), ASSETD_SRC,
+# CARGO_TARGET_DIR,
 # PGHOST/PGPORT/PGUSER (127.0.0.1/5432/root), PG_ADMIN_DB (test), BENCH_TMP (a dir on the disk to test).
 # Only 127.0.0.1 is contacted. Everything it starts or creates is removed on exit.
 set -euo pipefail
@@ -15,7 +16,10 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 RESULTS=${RESULTS:-$HERE/RESULTS.md}
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+# The source tree that is built and described (default: this checkout, working tree as it is). Point it
+# at a clean clone (git clone --no-local . /tmp/x) to measure a commit while others edit this tree.
+SRC=$(cd "${ASSETD_SRC:-$ROOT}" && pwd)
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$SRC/target}
 BIN=$CARGO_TARGET_DIR/release/assetd
 SIZE_MIB=${SIZE_MIB:-1024}
 SIZE=$((SIZE_MIB * 1024 * 1024))
@@ -127,7 +131,7 @@ psql -qtA -d "$PG_ADMIN_DB" -c 'SELECT 1' >/dev/null || die "PostgreSQL is not r
 
 if [[ $SKIP_BUILD != 1 ]]; then
     log "building the release binary (cargo build --release -p assetd)"
-    (cd "$ROOT" && cargo build --release -p assetd) >&2
+    (cd "$SRC" && cargo build --release -p assetd) >&2
 fi
 [[ -x $BIN ]] || die "$BIN is missing (build failed?)"
 BIN_AGE=$(date -u -r "$BIN" '+%Y-%m-%d %H:%M UTC')
@@ -540,8 +544,8 @@ for e in "${P_FAIL[@]}"; do P_FAIL_TOTAL=$((P_FAIL_TOTAL + e)); done
 join() { local out="" x; for x in "$@"; do out+="${out:+ / }$x"; done; echo "$out"; }
 RUNTIME=$(calc "($EPOCHREALTIME - $START_TS) / 60" 1)
 MEASURE_MIN=$(calc "($EPOCHREALTIME - $MEASURE_TS) / 60" 1)
-DIRTY=$(git -C "$ROOT" status --porcelain -- services proto migrations Cargo.toml Cargo.lock 2>/dev/null | wc -l)
-DIRTY_HASH=$(git -C "$ROOT" diff HEAD -- services proto migrations Cargo.toml Cargo.lock 2>/dev/null | sha256sum | cut -c1-12)
+DIRTY=$(git -C "$SRC" status --porcelain -- services proto migrations Cargo.toml Cargo.lock 2>/dev/null | wc -l)
+DIRTY_HASH=$(git -C "$SRC" diff HEAD -- services proto migrations Cargo.toml Cargo.lock 2>/dev/null | sha256sum | cut -c1-12)
 
 {
     cat <<EOF
@@ -553,7 +557,8 @@ Produced by \`tests/bench/upload.sh\`; this file is overwritten by each run. Rer
 
 It needs PostgreSQL on 127.0.0.1:5432 (trust auth, user \`root\`, an existing database \`test\`) and
 installs \`nginx-light\`, \`wrk\` and \`jq\` with apt-get when missing. Knobs: \`SIZE_MIB\` (1024), \`REPS\` (3),
-\`PG_SECS\` (15), \`PG_CONC\` (32), \`SKIP_BUILD=1\`, \`BENCH_TMP\` (where the scratch files go).
+\`PG_SECS\` (15), \`PG_CONC\` (32), \`SKIP_BUILD=1\`, \`BENCH_TMP\` (where the scratch files go),
+\`ASSETD_SRC\` (the source tree to build and describe; default this checkout with its working-tree edits).
 Every reference is measured in the same run, interleaved with the assetd runs, because the machine is
 shared and noisy: read the **ratios**, not the absolute numbers. Each figure is the median of $REPS
 repetitions; MB = 10^6 bytes. All traffic is to 127.0.0.1.
@@ -563,8 +568,8 @@ repetitions; MB = 10^6 bytes. All traffic is to 127.0.0.1.
 | fact | value |
 | --- | --- |
 | date | $(date -u '+%Y-%m-%d %H:%M UTC') |
-| git commit | $(git -C "$ROOT" rev-parse --short HEAD) $(if ((DIRTY)); then echo "+ $DIRTY uncommitted changed/new paths under services/, proto/, migrations/, Cargo.* at report time (tracked diff sha256 $DIRTY_HASH): the binary was built from the working tree"; else echo "(clean working tree for services/, proto/, migrations/, Cargo.*)"; fi) |
-| binary | \`target/release/assetd\` — release profile (cargo build --release), built $BIN_AGE |
+| git commit | $(git -C "$SRC" rev-parse --short HEAD) $(if ((DIRTY)); then echo "+ $DIRTY uncommitted changed/new paths under services/, proto/, migrations/, Cargo.* at report time (tracked diff sha256 $DIRTY_HASH): the binary was built from the working tree"; else echo "(clean working tree for services/, proto/, migrations/, Cargo.*)"; fi) |
+| binary | \`$BIN\` — release profile (\`cargo build --release -p assetd\` in \`$SRC\`$( ((SKIP_BUILD == 1)) && echo ", build skipped")), built $BIN_AGE |
 | nproc | $(nproc) |
 | CPU | $(lscpu | sed -nE 's/^Model name:[[:space:]]*//p' | head -1) |
 | memory | $(free -h | awk '/^Mem:/ { print $2 }') |

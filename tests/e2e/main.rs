@@ -1,8 +1,11 @@
 //! assetd's one end-to-end test binary: the real `assetd` over real sockets.
 
+mod api;
 mod bad_input;
+mod ops;
 mod outage;
 mod probe;
+mod python_client;
 mod s3;
 mod streaming;
 mod uploads;
@@ -42,6 +45,7 @@ pub async fn create_project(app: &Assetd, account_id: &str) -> String {
             description: None,
             editor_state_json: "{}".into(),
             state_schema_version: "v1".into(),
+            idempotency_key: None,
         })
         .await
         .expect("create project")

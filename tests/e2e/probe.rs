@@ -314,11 +314,11 @@ async fn upload_corpus(base: &str, key: &str) -> Vec<String> {
     ids
 }
 
-/// Waits until the prober has recorded some results but not all, then kills it with SIGKILL.
-async fn kill_mid_work(prober: &mut Role, db: &TestDb, total: usize) {
+/// Waits until some (not all) assets have been probed; returns how many are done.
+pub async fn wait_some_probed(db: &TestDb) -> i64 {
     let pool = db.pool().await;
     let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
+    let done = loop {
         let (done,): (i64,) = sqlx::query_as(
             "SELECT CAST(COUNT(*) AS BIGINT) FROM assets WHERE probe_status <> 'pending'",
         )
@@ -326,21 +326,27 @@ async fn kill_mid_work(prober: &mut Role, db: &TestDb, total: usize) {
         .await
         .expect("count probed");
         if done > 0 {
-            prober.kill();
-            assert!(
-                (done as usize) < total,
-                "the prober finished before it could be killed"
-            );
-            break;
+            break done;
         }
         assert!(Instant::now() < deadline, "the prober never started");
         tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    };
     pool.close().await;
+    done
+}
+
+/// Kills the prober with SIGKILL as soon as it has recorded some results, but not all.
+async fn kill_mid_work(prober: &mut Role, db: &TestDb, total: usize) {
+    let done = wait_some_probed(db).await;
+    prober.kill();
+    assert!(
+        (done as usize) < total,
+        "the prober finished before it could be killed"
+    );
 }
 
 /// The corpus, several times over: enough work that a prober can be caught in the middle of it.
-async fn upload_corpus_times(base: &str, key: &str, times: usize) -> Vec<String> {
+pub async fn upload_corpus_times(base: &str, key: &str, times: usize) -> Vec<String> {
     let mut ids = Vec::new();
     for _ in 0..times {
         ids.extend(upload_corpus(base, key).await);
@@ -349,17 +355,17 @@ async fn upload_corpus_times(base: &str, key: &str, times: usize) -> Vec<String>
 }
 
 /// Separate catalog, gateway and (later) prober processes on Postgres or SQLite.
-struct Split {
-    scratch: ScratchDir,
-    db: TestDb,
-    storage: TestStorage,
-    key: String,
-    catalog: Role,
-    gateway: Role,
+pub struct Split {
+    pub scratch: ScratchDir,
+    pub db: TestDb,
+    pub storage: TestStorage,
+    pub key: String,
+    pub catalog: Role,
+    pub gateway: Role,
 }
 
 impl Split {
-    async fn start(engine: Engine, amqp: Option<&TestAmqp>) -> Option<Self> {
+    pub async fn start(engine: Engine, amqp: Option<&TestAmqp>) -> Option<Self> {
         let scratch = ScratchDir::new();
         let db = TestDb::create(engine, scratch.path()).await?;
         cli(&["migrate", "--database-url", &db.url]);
@@ -404,7 +410,7 @@ impl Split {
         })
     }
 
-    fn prober_args(&self, amqp: Option<&TestAmqp>) -> Vec<String> {
+    pub fn prober_args(&self, amqp: Option<&TestAmqp>) -> Vec<String> {
         let mut args: Vec<String> = [
             "prober",
             "--catalog-url",

@@ -512,6 +512,10 @@ impl Assetd {
         .expect("connect to the catalog's gRPC")
     }
 
+    pub fn admin(&self) -> String {
+        admin_url(&self.log).expect("admin listener address in the log")
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
@@ -535,6 +539,25 @@ impl Assetd {
 
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Waits up to `within` for the process to exit; true when it exited successfully.
+    pub fn wait_exit(&mut self, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => return status.success(),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50))
+                }
+                _ => return false,
+            }
+        }
+    }
+
+    /// Sends SIGTERM and waits for the process to exit; returns whether it exited successfully.
+    pub fn terminate(&mut self) -> bool {
+        terminate(&mut self.child)
     }
 
     pub fn kill(&mut self) {
@@ -582,6 +605,15 @@ impl Role {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends SIGTERM and waits for the process to exit; returns whether it exited successfully.
+    pub fn terminate(&mut self) -> bool {
+        terminate(&mut self.child)
+    }
 }
 
 impl Drop for Role {
@@ -594,6 +626,7 @@ fn spawn(args: &[String], log: &Path) -> Child {
     let file = std::fs::File::create(log).expect("create log file");
     Command::new(assetd_binary())
         .args(args)
+        .args(["--admin-addr", "127.0.0.1:0"])
         .args(["--log-format", "json"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -652,6 +685,19 @@ async fn wait_for_addrs(
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
+}
+
+/// The admin listener's URL (`/livez`, `/readyz`, `/metrics`) of the process logging to `log`.
+pub fn admin_url(log: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(log).ok()?;
+    text.lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find_map(|value| {
+            if value.get("message")?.as_str()? != "admin HTTP listening" {
+                return None;
+            }
+            Some(format!("http://{}", value.get("addr")?.as_str()?))
+        })
 }
 
 /// The fixture file's bytes.
@@ -763,4 +809,10 @@ impl Drop for Proxy {
         self.set_enabled(false);
         self.accept.abort();
     }
+}
+
+fn terminate(child: &mut Child) -> bool {
+    let pid = child.id().to_string();
+    let _ = Command::new("kill").args(["-TERM", &pid]).status();
+    child.wait().is_ok_and(|status| status.success())
 }

@@ -8,7 +8,12 @@ mod roles;
 
 use assetd_catalog::{CatalogConfig, config::DatabaseConfig};
 use assetd_gateway::GatewayConfig;
-use assetd_platform::{amqp::AmqpConfig, storage::StorageConfig, telemetry};
+use assetd_platform::{
+    admin::{self, AdminConfig},
+    amqp::AmqpConfig,
+    storage::StorageConfig,
+    telemetry,
+};
 use assetd_prober::worker::ProberConfig;
 use assetd_proto::catalog::v1::{ReprobeRequest, reprobe_request::Target};
 
@@ -36,6 +41,8 @@ enum Command {
         prober: ProberConfig,
         #[command(flatten)]
         amqp: AmqpConfig,
+        #[command(flatten)]
+        admin: AdminConfig,
     },
     /// The HTTP API; records go to a catalog over gRPC.
     Gateway {
@@ -50,13 +57,17 @@ enum Command {
             default_value = "http://127.0.0.1:50051"
         )]
         catalog_url: String,
+        #[command(flatten)]
+        admin: AdminConfig,
     },
-    /// The catalog's gRPC service over the database. Run `assetd migrate` first.
+    /// The catalog's gRPC service over the database (and, with RabbitMQ, the outbox relay). Run `assetd migrate` first.
     Catalog {
         #[command(flatten)]
         catalog: CatalogConfig,
         #[command(flatten)]
         amqp: AmqpConfig,
+        #[command(flatten)]
+        admin: AdminConfig,
     },
     /// The media probe worker: takes probe jobs from RabbitMQ (or the catalog's embedded queue)
     /// and records width, height and duration through the catalog.
@@ -74,6 +85,8 @@ enum Command {
             default_value = "http://127.0.0.1:50051"
         )]
         catalog_url: String,
+        #[command(flatten)]
+        admin: AdminConfig,
     },
     /// Queues a new probe of one asset, or of every asset whose probe failed.
     Reprobe {
@@ -173,19 +186,56 @@ async fn run(command: Command) -> anyhow::Result<()> {
             storage,
             prober,
             amqp,
-        } => roles::serve(catalog, gateway, storage, prober, amqp).await,
+            admin,
+        } => {
+            roles::serve(
+                catalog,
+                gateway,
+                storage,
+                prober,
+                amqp,
+                admin,
+                admin::install_metrics()?,
+            )
+            .await
+        }
         Command::Gateway {
             gateway,
             storage,
             catalog_url,
-        } => roles::gateway(gateway, storage, catalog_url).await,
-        Command::Catalog { catalog, amqp } => roles::catalog(catalog, amqp).await,
+            admin,
+        } => {
+            roles::gateway(
+                gateway,
+                storage,
+                catalog_url,
+                admin,
+                admin::install_metrics()?,
+            )
+            .await
+        }
+        Command::Catalog {
+            catalog,
+            amqp,
+            admin,
+        } => roles::catalog(catalog, amqp, admin, admin::install_metrics()?).await,
         Command::Prober {
             prober,
             amqp,
             storage,
             catalog_url,
-        } => roles::prober(prober, amqp, storage, catalog_url).await,
+            admin,
+        } => {
+            roles::prober(
+                prober,
+                amqp,
+                storage,
+                catalog_url,
+                admin,
+                admin::install_metrics()?,
+            )
+            .await
+        }
         Command::Reprobe {
             asset_id,
             all_failed,

@@ -1,19 +1,27 @@
-//! Wires each role from its configuration: opens the database or storage, binds listeners, runs until shutdown.
+//! Wires each role from its configuration: opens the database or storage, binds listeners, runs
+//! until SIGTERM, then drains in order (not ready first, then the edge, then the catalog).
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use anyhow::Context;
 use assetd_catalog::{CatalogConfig, Db, accounts, config::DatabaseConfig, relay::Relay};
 use assetd_gateway::{AppState, GatewayConfig};
 use assetd_platform::{
+    admin::{self, AdminConfig, Check, Readiness},
     amqp::{AmqpConfig, Topology},
     shutdown,
     storage::{Storage, StorageConfig},
 };
 use assetd_prober::worker::ProberConfig;
 use assetd_proto::catalog::{CatalogClient, v1::ReprobeRequest};
+use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::{net::TcpListener, sync::Notify, task::JoinSet};
 use tokio_util::sync::CancellationToken;
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
+
+type Tasks = JoinSet<anyhow::Result<()>>;
 
 async fn bind(addr: std::net::SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
     TcpListener::bind(addr)
@@ -25,30 +33,119 @@ fn catalog_client(url: &str) -> anyhow::Result<CatalogClient> {
     assetd_proto::catalog::connect(url).with_context(|| format!("invalid catalog URL {url:?}"))
 }
 
-fn gateway_state(
+/// The catalog answers its standard gRPC health check with SERVING.
+fn catalog_check(url: &str) -> anyhow::Result<Check> {
+    let channel = tonic::transport::Endpoint::from_shared(url.to_owned())
+        .with_context(|| format!("invalid catalog URL {url:?}"))?
+        .connect_timeout(Duration::from_secs(2))
+        .connect_lazy();
+    Ok(Check::new("catalog", move || {
+        let mut client = HealthClient::new(channel.clone());
+        async move {
+            let response = client
+                .check(HealthCheckRequest {
+                    service: String::new(),
+                })
+                .await
+                .map_err(|status| format!("{:?}: {}", status.code(), status.message()))?;
+            match response.into_inner().status() {
+                ServingStatus::Serving => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        }
+    }))
+}
+
+fn storage_check(storage: &Storage) -> Check {
+    let storage = storage.clone();
+    Check::new("storage", move || {
+        let storage = storage.clone();
+        async move { storage.check().await.map_err(|err| format!("{err:?}")) }
+    })
+}
+
+fn database_check(db: &Db) -> Check {
+    let db = db.clone();
+    Check::new("database", move || {
+        let db = db.clone();
+        async move { db.ping().await.map_err(|err| err.to_string()) }
+    })
+}
+
+/// Starts the admin listener, the readiness checks and the drain trigger: on SIGTERM the role
+/// reports not-ready before anything else stops. Returns the token that stops the admin
+/// listener, to be cancelled last.
+async fn start_admin(
+    admin: &AdminConfig,
+    metrics: PrometheusHandle,
+    readiness: &Readiness,
+    checks: Vec<Check>,
+    shutdown: &CancellationToken,
+    tasks: &mut Tasks,
+) -> anyhow::Result<CancellationToken> {
+    let listener = bind(admin.admin_addr, "the admin endpoints").await?;
+    let stop_admin = CancellationToken::new();
+    readiness.spawn_checks(checks, stop_admin.clone());
+    {
+        let (readiness, shutdown) = (readiness.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            shutdown.cancelled().await;
+            readiness.start_draining();
+        });
+    }
+    tasks.spawn(admin::serve(
+        listener,
+        readiness.clone(),
+        metrics,
+        stop_admin.clone(),
+    ));
+    Ok(stop_admin)
+}
+
+/// The HTTP gateway; after SIGTERM, uploads still streaming when the grace period ends are cut.
+async fn spawn_gateway(
+    tasks: &mut Tasks,
     gateway: &GatewayConfig,
     storage: Storage,
     catalog: CatalogClient,
-    listener: &TcpListener,
-) -> anyhow::Result<AppState> {
+    shutdown: &CancellationToken,
+) -> anyhow::Result<()> {
+    let listener = bind(gateway.http_addr, "the HTTP API").await?;
     let public_url = match &gateway.public_url {
         Some(url) => url.trim_end_matches('/').to_owned(),
         None => format!("http://{}", listener.local_addr()?),
     };
-    Ok(AppState {
+    let cut_uploads = CancellationToken::new();
+    {
+        let (shutdown, cut, grace) = (
+            shutdown.clone(),
+            cut_uploads.clone(),
+            Duration::from_secs(gateway.shutdown_grace_secs),
+        );
+        tokio::spawn(async move {
+            shutdown.cancelled().await;
+            tokio::time::sleep(grace).await;
+            cut.cancel();
+        });
+    }
+    let state = AppState {
         catalog,
         storage,
         limits: gateway.limits,
         public_url,
-    })
+        cut_uploads,
+    };
+    tasks.spawn(assetd_gateway::serve(listener, state, shutdown.clone()));
+    Ok(())
 }
 
 /// The catalog's gRPC server plus, with RabbitMQ configured, the outbox relay.
 fn spawn_catalog(
-    tasks: &mut JoinSet<anyhow::Result<()>>,
+    tasks: &mut Tasks,
     listener: TcpListener,
     db: Db,
     amqp: &AmqpConfig,
+    readiness: &Readiness,
     shutdown: &CancellationToken,
 ) {
     let jobs_queued = Arc::new(Notify::new());
@@ -69,15 +166,13 @@ fn spawn_catalog(
         listener,
         db,
         jobs_queued,
+        readiness.clone(),
         shutdown.clone(),
     ));
 }
 
 /// Waits for every task; the first failure stops the others.
-async fn join_all(
-    mut tasks: JoinSet<anyhow::Result<()>>,
-    shutdown: CancellationToken,
-) -> anyhow::Result<()> {
+async fn join_all(mut tasks: Tasks, shutdown: &CancellationToken) -> anyhow::Result<()> {
     let mut first_error = None;
     while let Some(joined) = tasks.join_next().await {
         let result = joined.context("a role task panicked").and_then(|r| r);
@@ -100,75 +195,136 @@ pub async fn serve(
     storage: StorageConfig,
     prober: ProberConfig,
     amqp: AmqpConfig,
+    admin: AdminConfig,
+    metrics: PrometheusHandle,
 ) -> anyhow::Result<()> {
     let shutdown = shutdown::on_signal();
     let db = Db::connect(&catalog.database).await?;
     db.migrate().await.context("cannot migrate the database")?;
     let storage = Storage::open(&storage).context("cannot open object storage")?;
-
     let grpc_listener = bind(catalog.catalog_grpc_addr, "the catalog's gRPC").await?;
-    let catalog_client = catalog_client(&format!("http://{}", grpc_listener.local_addr()?))?;
-    let http_listener = bind(gateway.http_addr, "the HTTP API").await?;
-    let state = gateway_state(
+    let catalog_url = format!("http://{}", grpc_listener.local_addr()?);
+    let client = catalog_client(&catalog_url)?;
+
+    // The catalog (and the admin listener) stop last: the edge drains first and needs them meanwhile.
+    let core_shutdown = CancellationToken::new();
+    let readiness = Readiness::default();
+    let mut core = JoinSet::new();
+    let checks = vec![database_check(&db), storage_check(&storage)];
+    let stop_admin = start_admin(&admin, metrics, &readiness, checks, &shutdown, &mut core).await?;
+    spawn_catalog(
+        &mut core,
+        grpc_listener,
+        db.clone(),
+        &amqp,
+        &readiness,
+        &core_shutdown,
+    );
+
+    let mut edge = JoinSet::new();
+    spawn_gateway(
+        &mut edge,
         &gateway,
         storage.clone(),
-        catalog_client.clone(),
-        &http_listener,
-    )?;
-
+        client.clone(),
+        &shutdown,
+    )
+    .await?;
+    edge.spawn(assetd_prober::worker::run(
+        prober,
+        amqp,
+        client,
+        storage,
+        shutdown.clone(),
+    ));
     tracing::info!(
         "assetd is up. Create an API key with: assetd keys create --account NAME \
          (add --database-url if you changed it)"
     );
-    // The catalog stops last: the gateway and the prober drain first and still need it meanwhile.
-    let catalog_shutdown = CancellationToken::new();
-    let mut catalog_tasks = JoinSet::new();
-    spawn_catalog(
-        &mut catalog_tasks,
-        grpc_listener,
-        db.clone(),
-        &amqp,
-        &catalog_shutdown,
-    );
-    let mut tasks = JoinSet::new();
-    tasks.spawn(assetd_gateway::serve(
-        http_listener,
-        state,
-        shutdown.clone(),
-    ));
-    tasks.spawn(assetd_prober::worker::run(
-        prober,
-        amqp,
-        catalog_client,
-        storage,
-        shutdown.clone(),
-    ));
-    let edge = join_all(tasks, shutdown.clone()).await;
-    catalog_shutdown.cancel();
-    let core = join_all(catalog_tasks, catalog_shutdown).await;
+    let edge_result = join_all(edge, &shutdown).await;
+    core_shutdown.cancel();
+    stop_admin.cancel();
+    let core_result = join_all(core, &core_shutdown).await;
     db.close().await;
-    edge.and(core)
+    edge_result.and(core_result)
+}
+
+/// Runs one role's tasks, then stops its admin listener (which kept reporting not-ready while
+/// the role drained).
+async fn run_role(
+    work: Tasks,
+    mut admin: Tasks,
+    stop_admin: CancellationToken,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<()> {
+    let result = join_all(work, shutdown).await;
+    stop_admin.cancel();
+    while admin.join_next().await.is_some() {}
+    result
 }
 
 pub async fn gateway(
     gateway: GatewayConfig,
     storage: StorageConfig,
     catalog_url: String,
+    admin: AdminConfig,
+    metrics: PrometheusHandle,
 ) -> anyhow::Result<()> {
     let shutdown = shutdown::on_signal();
     let storage = Storage::open(&storage).context("cannot open object storage")?;
-    let listener = bind(gateway.http_addr, "the HTTP API").await?;
-    let state = gateway_state(&gateway, storage, catalog_client(&catalog_url)?, &listener)?;
-    assetd_gateway::serve(listener, state, shutdown).await
+    let readiness = Readiness::default();
+    let (mut work, mut admin_tasks) = (JoinSet::new(), JoinSet::new());
+    let checks = vec![catalog_check(&catalog_url)?, storage_check(&storage)];
+    let stop_admin = start_admin(
+        &admin,
+        metrics,
+        &readiness,
+        checks,
+        &shutdown,
+        &mut admin_tasks,
+    )
+    .await?;
+    spawn_gateway(
+        &mut work,
+        &gateway,
+        storage,
+        catalog_client(&catalog_url)?,
+        &shutdown,
+    )
+    .await?;
+    run_role(work, admin_tasks, stop_admin, &shutdown).await
 }
 
-pub async fn catalog(catalog: CatalogConfig, amqp: AmqpConfig) -> anyhow::Result<()> {
+pub async fn catalog(
+    catalog: CatalogConfig,
+    amqp: AmqpConfig,
+    admin: AdminConfig,
+    metrics: PrometheusHandle,
+) -> anyhow::Result<()> {
     let shutdown = shutdown::on_signal();
     let db = Db::connect(&catalog.database).await?;
     let listener = bind(catalog.catalog_grpc_addr, "the catalog's gRPC").await?;
-    let mut tasks = JoinSet::new();
-    spawn_catalog(&mut tasks, listener, db.clone(), &amqp, &shutdown);
-    let result = join_all(tasks, shutdown).await;
+    let readiness = Readiness::default();
+    let (mut work, mut admin_tasks) = (JoinSet::new(), JoinSet::new());
+    let checks = vec![database_check(&db)];
+    let stop_admin = start_admin(
+        &admin,
+        metrics,
+        &readiness,
+        checks,
+        &shutdown,
+        &mut admin_tasks,
+    )
+    .await?;
+    spawn_catalog(
+        &mut work,
+        listener,
+        db.clone(),
+        &amqp,
+        &readiness,
+        &shutdown,
+    );
+    let result = run_role(work, admin_tasks, stop_admin, &shutdown).await;
     db.close().await;
     result
 }
@@ -178,17 +334,31 @@ pub async fn prober(
     amqp: AmqpConfig,
     storage: StorageConfig,
     catalog_url: String,
+    admin: AdminConfig,
+    metrics: PrometheusHandle,
 ) -> anyhow::Result<()> {
     let shutdown = shutdown::on_signal();
     let storage = Storage::open(&storage).context("cannot open object storage")?;
-    assetd_prober::worker::run(
+    let readiness = Readiness::default();
+    let (mut work, mut admin_tasks) = (JoinSet::new(), JoinSet::new());
+    let checks = vec![catalog_check(&catalog_url)?, storage_check(&storage)];
+    let stop_admin = start_admin(
+        &admin,
+        metrics,
+        &readiness,
+        checks,
+        &shutdown,
+        &mut admin_tasks,
+    )
+    .await?;
+    work.spawn(assetd_prober::worker::run(
         prober,
         amqp,
         catalog_client(&catalog_url)?,
         storage,
-        shutdown,
-    )
-    .await
+        shutdown.clone(),
+    ));
+    run_role(work, admin_tasks, stop_admin, &shutdown).await
 }
 
 /// Queues new probes through the catalog's gRPC API; returns how many assets were queued.

@@ -10,7 +10,7 @@ use crate::{
     time::now_micros,
 };
 
-const ASSET_COLUMNS: &str = "asset_id, account_id, kind, source, filename, mimetype, size, file_key, sha256, \
+pub(crate) const ASSET_COLUMNS: &str = "asset_id, account_id, kind, source, filename, mimetype, size, file_key, sha256, \
      probe_status, probe_error, width, height, duration, created_at, updated_at";
 
 /// What an upload stored, ready to become an asset row.
@@ -68,7 +68,7 @@ fn dimension(row: &AnyRow, column: &str) -> Result<Option<u32>> {
     Ok(value.and_then(|v| u32::try_from(v).ok()))
 }
 
-fn from_row(row: &AnyRow) -> Result<pb::Asset> {
+pub(crate) fn from_row(row: &AnyRow) -> Result<pb::Asset> {
     let kind: String = row.try_get("kind")?;
     let status: String = row.try_get("probe_status")?;
     let size: i64 = row.try_get("size")?;
@@ -180,7 +180,8 @@ pub async fn get_for_probe(db: &Db, asset_id: &str) -> Result<pb::Asset> {
     from_row(&row)
 }
 
-/// Deletes the asset row and returns its storage key; refused while any project binds it.
+/// Deletes the asset row and its pending probe jobs, and returns its storage key (the caller
+/// removes the object); refused while any project binds it.
 pub async fn delete(db: &Db, account_id: &str, asset_id: &str) -> Result<String> {
     let mut tx = db.pool().begin().await?;
     let deleted = sqlx::query(
@@ -214,6 +215,11 @@ pub async fn delete(db: &Db, account_id: &str, asset_id: &str) -> Result<String>
             });
         }
     };
+    // Nothing is left to probe: the outbox rows go with the asset, in the same transaction.
+    sqlx::query("DELETE FROM probe_jobs WHERE asset_id = $1")
+        .bind(asset_id)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(file_key)
 }

@@ -20,6 +20,12 @@ pub enum Error {
     AssetReferenced,
     #[error("an asset with this id or storage key already exists")]
     AssetExists,
+    #[error("the page cursor is not one this service issued")]
+    PageCursorInvalid,
+    #[error("page_size must be between 1 and {0}")]
+    PageSizeInvalid(u32),
+    #[error("this idempotency key was already used with a different request")]
+    IdempotencyKeyReused,
     #[error("{0}")]
     InvalidArgument(String),
     #[error("the database is unavailable")]
@@ -74,6 +80,9 @@ impl From<Error> for Status {
             Error::BindingNotFound => (Code::NotFound, "BINDING_NOT_FOUND"),
             Error::AssetReferenced => (Code::FailedPrecondition, "ASSET_REFERENCED"),
             Error::AssetExists => (Code::AlreadyExists, "ASSET_EXISTS"),
+            Error::PageCursorInvalid => (Code::InvalidArgument, "PAGE_CURSOR_INVALID"),
+            Error::PageSizeInvalid(_) => (Code::InvalidArgument, "PAGE_SIZE_INVALID"),
+            Error::IdempotencyKeyReused => (Code::AlreadyExists, "IDEMPOTENCY_KEY_REUSED"),
             Error::InvalidArgument(_) => (Code::InvalidArgument, "INVALID_ARGUMENT"),
             Error::Unavailable(cause) => {
                 tracing::warn!(error = %cause, "database unavailable");

@@ -82,12 +82,23 @@ pub async fn retry(db: &Db, job_id: &str, delay_secs: u32, error: &str) -> Resul
     Ok(())
 }
 
-/// Jobs waiting in the outbox, for metrics and tests.
-pub async fn backlog(db: &Db) -> Result<i64> {
-    let row = sqlx::query("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM probe_jobs")
-        .fetch_one(db.pool())
-        .await?;
-    Ok(row.try_get("n")?)
+/// Jobs waiting in the outbox and how long the oldest has waited, for metrics.
+pub async fn backlog(db: &Db) -> Result<(i64, std::time::Duration)> {
+    let row = sqlx::query(
+        "SELECT CAST(COUNT(*) AS BIGINT) AS n, CAST(COALESCE(MIN(created_at), 0) AS BIGINT) AS oldest FROM probe_jobs",
+    )
+    .fetch_one(db.pool())
+    .await?;
+    let (count, oldest): (i64, i64) = (row.try_get("n")?, row.try_get("oldest")?);
+    let age_micros = if count == 0 {
+        0
+    } else {
+        now_micros().saturating_sub(oldest).max(0)
+    };
+    Ok((
+        count,
+        std::time::Duration::from_micros(u64::try_from(age_micros).unwrap_or(0)),
+    ))
 }
 
 /// Resets one asset to `pending` and queues a new probe.

@@ -3,9 +3,12 @@
 pub mod accounts;
 pub mod assets;
 pub mod config;
+pub mod cursor;
 pub mod db;
 pub mod error;
+pub mod idempotency;
 pub mod jobs;
+pub mod listing;
 pub mod projects;
 pub mod relay;
 pub mod server;

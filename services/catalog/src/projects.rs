@@ -8,12 +8,13 @@ use crate::{
     assets::is_foreign_key_violation,
     db::Db,
     error::{Error, Result},
+    idempotency,
     time::now_micros,
 };
 
-const PROJECT_COLUMNS: &str = "project_id, account_id, title, description, editor_state, state_schema_version, created_at, updated_at";
+pub(crate) const PROJECT_COLUMNS: &str = "project_id, account_id, title, description, editor_state, state_schema_version, created_at, updated_at";
 
-fn from_row(row: &AnyRow) -> Result<pb::Project> {
+pub(crate) fn from_row(row: &AnyRow) -> Result<pb::Project> {
     Ok(pb::Project {
         project_id: row.try_get("project_id")?,
         account_id: row.try_get("account_id")?,
@@ -34,6 +35,8 @@ pub struct NewProject {
     pub description: Option<String>,
     pub editor_state_json: String,
     pub state_schema_version: String,
+    /// Makes the create idempotent per account (see [`crate::idempotency`]).
+    pub idempotency_key: Option<String>,
 }
 
 pub async fn create(db: &Db, new: NewProject) -> Result<pb::Project> {
@@ -46,6 +49,22 @@ pub async fn create(db: &Db, new: NewProject) -> Result<pb::Project> {
     }
     let project_id = Uuid::new_v4().to_string();
     let now = now_micros();
+    let mut tx = db.pool().begin().await?;
+    if let Some(key) = &new.idempotency_key {
+        let created = pb::Project {
+            project_id: project_id.clone(),
+            account_id: new.account_id.clone(),
+            title: new.title.clone(),
+            description: new.description.clone(),
+            editor_state_json: new.editor_state_json.clone(),
+            state_schema_version: new.state_schema_version.clone(),
+            created_at_unix_micros: now,
+            updated_at_unix_micros: now,
+        };
+        if let Some(first) = idempotency::claim(&mut tx, &new, key, &created).await? {
+            return Ok(first);
+        }
+    }
     let row = sqlx::query(&format!(
         "INSERT INTO projects ({PROJECT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING {PROJECT_COLUMNS}"
     ))
@@ -56,7 +75,7 @@ pub async fn create(db: &Db, new: NewProject) -> Result<pb::Project> {
     .bind(&new.editor_state_json)
     .bind(&new.state_schema_version)
     .bind(now)
-    .fetch_one(db.pool())
+    .fetch_one(&mut *tx)
     .await
     .map_err(|err| {
         if is_foreign_key_violation(&err) {
@@ -65,7 +84,9 @@ pub async fn create(db: &Db, new: NewProject) -> Result<pb::Project> {
             err.into()
         }
     })?;
-    from_row(&row)
+    let project = from_row(&row)?;
+    tx.commit().await?;
+    Ok(project)
 }
 
 pub async fn get(db: &Db, account_id: &str, project_id: &str) -> Result<pb::Project> {
@@ -151,7 +172,7 @@ pub async fn unbind(db: &Db, account_id: &str, project_id: &str, asset_id: &str)
     Ok(())
 }
 
-async fn project_exists(
+pub(crate) async fn project_exists(
     conn: &mut sqlx::AnyConnection,
     account_id: &str,
     project_id: &str,

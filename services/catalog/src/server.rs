@@ -1,51 +1,99 @@
-//! The catalog's gRPC server: the catalog service plus standard health and reflection, draining on shutdown.
+//! The catalog's gRPC server: the catalog service plus standard health (tied to readiness) and
+//! reflection, per-call metrics and request ids, draining on shutdown.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
+use assetd_platform::{admin::Readiness, grpc_metrics::GrpcMetricsLayer};
 use assetd_proto::catalog::v1::catalog_service_server::CatalogServiceServer;
-use tokio::net::TcpListener;
-use tokio::sync::Notify;
+use tokio::{net::TcpListener, sync::Notify};
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
+use tonic_health::ServingStatus;
 
-use crate::{db::Db, service::Catalog};
+use crate::{db::Db, jobs, service::Catalog};
 
-/// Serves the catalog on `listener` until `shutdown` is cancelled; health reports NOT_SERVING
-/// as soon as draining starts.
+/// The health service name that stays SERVING while the process lives: use it for liveness probes.
+pub const LIVENESS_SERVICE: &str = "liveness";
+/// The full name of the catalog service, as gRPC health and reflection know it.
+pub const CATALOG_SERVICE: &str = "assetd.catalog.v1.CatalogService";
+
+/// Serves the catalog on `listener` until `shutdown` is cancelled. Health `""` and the catalog
+/// service follow `readiness` (database reachable, not draining); `liveness` is always SERVING.
 pub async fn serve(
     listener: TcpListener,
     db: Db,
     jobs_queued: Arc<Notify>,
+    readiness: Readiness,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let (health, health_service) = tonic_health::server::health_reporter();
-    health.set_serving::<CatalogServiceServer<Catalog>>().await;
+    health
+        .set_service_status(LIVENESS_SERVICE, ServingStatus::Serving)
+        .await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(assetd_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
 
+    // Health follows readiness, re-read every second; NOT_SERVING as soon as draining starts.
+    let follow = {
+        let (health, readiness, shutdown) = (health.clone(), readiness.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            let mut last = None;
+            loop {
+                let status = if readiness.status().is_ok() {
+                    ServingStatus::Serving
+                } else {
+                    ServingStatus::NotServing
+                };
+                if last != Some(status) {
+                    health.set_service_status("", status).await;
+                    health.set_service_status(CATALOG_SERVICE, status).await;
+                    last = Some(status);
+                }
+                tokio::select! {
+                    () = shutdown.cancelled() => {
+                        health.set_service_status("", ServingStatus::NotServing).await;
+                        health.set_service_status(CATALOG_SERVICE, ServingStatus::NotServing).await;
+                        break;
+                    }
+                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+        })
+    };
+    spawn_outbox_gauges(db.clone(), shutdown.clone());
+
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "catalog gRPC listening");
-    let drain = {
-        let shutdown = shutdown.clone();
-        let health = health.clone();
-        async move {
-            shutdown.cancelled().await;
-            health
-                .set_not_serving::<CatalogServiceServer<Catalog>>()
-                .await;
-            health
-                .set_service_status("", tonic_health::ServingStatus::NotServing)
-                .await;
-        }
-    };
     tonic::transport::Server::builder()
+        .layer(GrpcMetricsLayer)
         .add_service(health_service)
         .add_service(reflection)
         .add_service(CatalogServiceServer::new(Catalog::new(db, jobs_queued)))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), drain)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled_owned())
         .await?;
+    let _ = follow.await;
     tracing::info!("catalog gRPC stopped");
     Ok(())
+}
+
+/// Publishes the outbox's backlog and the age of its oldest job (relay lag) every few seconds.
+fn spawn_outbox_gauges(db: Db, shutdown: CancellationToken) {
+    tokio::spawn(async move {
+        loop {
+            match jobs::backlog(&db).await {
+                Ok((count, oldest_age)) => {
+                    metrics::gauge!("assetd_outbox_backlog").set(count as f64);
+                    metrics::gauge!("assetd_outbox_oldest_age_seconds")
+                        .set(oldest_age.as_secs_f64());
+                }
+                Err(err) => tracing::debug!(error = %err, "cannot read the outbox backlog"),
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = tokio::time::sleep(Duration::from_secs(5)) => {}
+            }
+        }
+    });
 }

@@ -12,7 +12,7 @@ use crate::{
     assets::{self, NewAsset, ProbeOutcome},
     db::Db,
     error::{Error, Result},
-    jobs,
+    idempotency, jobs, listing,
     projects::{self, NewProject},
 };
 
@@ -59,6 +59,17 @@ fn validate_project_fields(title: &str, description: Option<&str>) -> Result<()>
     if description.is_some_and(|d| d.chars().count() > DESCRIPTION_MAX_CHARS) {
         return Err(Error::InvalidArgument(format!(
             "description must be at most {DESCRIPTION_MAX_CHARS} characters"
+        )));
+    }
+    Ok(())
+}
+
+fn idempotency_key_arg(key: &str) -> Result<()> {
+    let printable = key.chars().all(|c| c.is_ascii_graphic() || c == ' ');
+    if key.is_empty() || key.chars().count() > idempotency::KEY_MAX_CHARS || !printable {
+        return Err(Error::InvalidArgument(format!(
+            "idempotency_key must be 1 to {} printable ASCII characters",
+            idempotency::KEY_MAX_CHARS
         )));
     }
     Ok(())
@@ -151,6 +162,10 @@ impl CatalogService for Catalog {
             description: req.description,
             editor_state_json: req.editor_state_json,
             state_schema_version: req.state_schema_version,
+            idempotency_key: req
+                .idempotency_key
+                .map(|key| idempotency_key_arg(&key).map(|()| key))
+                .transpose()?,
         };
         Ok(Response::new(projects::create(&self.db, new).await?))
     }
@@ -294,5 +309,80 @@ impl CatalogService for Catalog {
             self.jobs_queued.notify_one();
         }
         Ok(Response::new(pb::ReprobeResponse { queued }))
+    }
+
+    async fn list_projects(
+        &self,
+        request: Request<pb::ListProjectsRequest>,
+    ) -> Result<Response<pb::ListProjectsResponse>, Status> {
+        let req = request.into_inner();
+        let account_id = uuid_arg("account_id", &req.account_id)?;
+        let page_size = listing::page_size(
+            req.page_size,
+            listing::PROJECTS_PAGE_DEFAULT,
+            listing::PROJECTS_PAGE_MAX,
+        )?;
+        let page =
+            listing::list_projects(&self.db, &account_id, page_size, &req.page_cursor).await?;
+        Ok(Response::new(pb::ListProjectsResponse {
+            projects: page.items,
+            next_page_cursor: page.next_page_cursor,
+        }))
+    }
+
+    async fn update_project(
+        &self,
+        request: Request<pb::UpdateProjectRequest>,
+    ) -> Result<Response<pb::Project>, Status> {
+        let req = request.into_inner();
+        let account_id = uuid_arg("account_id", &req.account_id)?;
+        let project_id = uuid_arg("project_id", &req.project_id)?;
+        if req.clear_description && req.description.is_some() {
+            return Err(Error::InvalidArgument(
+                "set description or clear_description, not both".into(),
+            )
+            .into());
+        }
+        validate_project_fields(
+            req.title.as_deref().unwrap_or_default(),
+            req.description.as_deref(),
+        )?;
+        let changes = listing::ProjectChanges {
+            title: req.title,
+            description: if req.clear_description {
+                Some(None)
+            } else {
+                req.description.map(Some)
+            },
+        };
+        Ok(Response::new(
+            listing::update_project(&self.db, &account_id, &project_id, changes).await?,
+        ))
+    }
+
+    async fn list_project_assets(
+        &self,
+        request: Request<pb::ListProjectAssetsRequest>,
+    ) -> Result<Response<pb::ListProjectAssetsResponse>, Status> {
+        let req = request.into_inner();
+        let account_id = uuid_arg("account_id", &req.account_id)?;
+        let project_id = uuid_arg("project_id", &req.project_id)?;
+        let page_size = listing::page_size(
+            req.page_size,
+            listing::PROJECT_ASSETS_PAGE_DEFAULT,
+            listing::PROJECT_ASSETS_PAGE_MAX,
+        )?;
+        let page = listing::list_project_assets(
+            &self.db,
+            &account_id,
+            &project_id,
+            page_size,
+            &req.page_cursor,
+        )
+        .await?;
+        Ok(Response::new(pb::ListProjectAssetsResponse {
+            assets: page.items,
+            next_page_cursor: page.next_page_cursor,
+        }))
     }
 }

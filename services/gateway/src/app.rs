@@ -22,6 +22,8 @@ pub struct AppState {
     pub limits: UploadLimits,
     /// Base URL of this gateway as clients reach it, without a trailing slash.
     pub public_url: String,
+    /// Cancelled when the shutdown deadline passes: uploads still streaming are cut and cleaned up.
+    pub cut_uploads: CancellationToken,
 }
 
 /// The contract's success body: `{"data": ..., "meta": {}}`.
@@ -48,7 +50,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/assets/{asset_id}", get(assets::get_asset))
         .route("/files/{*key}", get(files::serve_file))
+        .merge(crate::routes::routes())
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .fallback(|| async { ApiError::NotFound })
+        .layer(axum::middleware::from_fn(crate::observe::observe))
         .with_state(state)
 }
 

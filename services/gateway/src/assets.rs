@@ -1,6 +1,6 @@
-//! The asset routes: `GET /v1/assets/{assetId}`.
+//! The asset routes: `GET /v1/assets/{assetId}` and `DELETE /v1/assets/{assetId}`.
 
-use assetd_proto::catalog::v1::GetAssetRequest;
+use assetd_proto::catalog::v1::{DeleteAssetRequest, GetAssetRequest};
 use axum::{
     Json,
     extract::{Path, State},
@@ -32,4 +32,60 @@ pub async fn get_asset(
         .map_err(catalog_client::api_error)?
         .into_inner();
     Ok(Json(Envelope::new(AssetBody::render(&state, asset).await?)))
+}
+
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AssetDeleted {
+    pub asset_id: String,
+    pub deleted: bool,
+}
+
+/// Deletes the asset (409 `ASSET_REFERENCED` while a project binds it), then its stored object.
+///
+/// The catalog deletes the row (and its pending probe jobs) first and returns the storage key;
+/// the object is removed right after. A storage failure then does not fail the request (the
+/// asset is gone either way) but is logged at error level with the key, for a later sweep.
+/// Both steps run in a task of their own, so a client hanging up cannot leave the object behind.
+pub async fn delete_asset(
+    State(state): State<AppState>,
+    account: Account,
+    Path(asset_id): Path<String>,
+) -> Result<Json<Envelope<AssetDeleted>>, ApiError> {
+    let asset_id = Uuid::parse_str(&asset_id)
+        .map_err(|_| ApiError::IdInvalid("assetId"))?
+        .hyphenated()
+        .to_string();
+    let task = tokio::spawn({
+        let asset_id = asset_id.clone();
+        async move {
+            let deleted = state
+                .catalog
+                .clone()
+                .delete_asset(DeleteAssetRequest {
+                    account_id: account.account_id,
+                    asset_id: asset_id.clone(),
+                })
+                .await
+                .map_err(catalog_client::api_error)?
+                .into_inner();
+            if let Err(err) = state.storage.delete(&deleted.file_key).await {
+                tracing::error!(
+                    error = ?err,
+                    asset_id,
+                    file_key = deleted.file_key,
+                    "the deleted asset's object could not be removed from storage"
+                );
+            }
+            Ok::<_, ApiError>(())
+        }
+    });
+    task.await.map_err(|err| {
+        tracing::error!(error = %err, "asset delete task failed");
+        ApiError::Internal
+    })??;
+    Ok(Json(Envelope::new(AssetDeleted {
+        asset_id,
+        deleted: true,
+    })))
 }

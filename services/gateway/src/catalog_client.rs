@@ -13,6 +13,10 @@ pub fn api_error(status: Status) -> ApiError {
         Some("OPEN_API_KEY_INVALID") => return ApiError::KeyInvalid,
         Some("PROJECT_NOT_FOUND") => return ApiError::ProjectNotFound,
         Some("ASSET_NOT_FOUND") => return ApiError::AssetNotFound,
+        Some("BINDING_NOT_FOUND") => return ApiError::BindingNotFound,
+        Some("ASSET_REFERENCED") => return ApiError::AssetReferenced,
+        Some("IDEMPOTENCY_KEY_REUSED") => return ApiError::IdempotencyKeyReused,
+        Some("PAGE_CURSOR_INVALID") => return ApiError::PageCursorInvalid,
         _ => {}
     }
     match status.code() {

@@ -15,6 +15,10 @@ pub struct GatewayConfig {
     /// (filesystem storage). Defaults to `http://` plus the bound HTTP address.
     #[arg(long, env = "ASSETD_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// After SIGTERM, how long in-flight uploads may keep streaming before they are cut (and
+    /// cleaned up), in seconds.
+    #[arg(long, env = "ASSETD_SHUTDOWN_GRACE_SECS", default_value_t = 60)]
+    pub shutdown_grace_secs: u64,
     #[command(flatten)]
     pub limits: UploadLimits,
 }

@@ -7,8 +7,14 @@ pub mod auth;
 pub mod catalog_client;
 pub mod config;
 mod files;
+mod json_body;
+mod observe;
+mod paging;
 pub mod problem;
+mod project_assets;
+mod projects;
 mod rfc3339;
+mod routes;
 pub mod sniff;
 mod upload;
 

@@ -44,6 +44,40 @@ pub enum ApiError {
     NotFound,
     #[error("The requested range is not satisfiable.")]
     RangeNotSatisfiable { size: u64 },
+    #[error("The request body {0}")]
+    BodyInvalid(String),
+    #[error("The request body is larger than the {limit_kib} KiB allowed.")]
+    BodyTooLarge { limit_kib: u64 },
+    #[error("The query string is malformed.")]
+    QueryInvalid,
+    #[error("title {0}")]
+    ProjectTitleInvalid(&'static str),
+    #[error("description {0}")]
+    ProjectDescriptionInvalid(&'static str),
+    #[error("editorState is required and must be a JSON object.")]
+    EditorStateInvalid,
+    #[error("stateSchemaVersion must be \"v1\".")]
+    StateSchemaVersionUnsupported,
+    #[error("pageSize must be an integer from 1 to {max}.")]
+    PageSizeInvalid {
+        max: u32,
+        /// 422 instead of 400, where the contract's route table says so.
+        unprocessable: bool,
+    },
+    #[error("pageCursor is not a cursor this API returned; list again without it.")]
+    PageCursorInvalid,
+    #[error("assetId is required and must be a UUID.")]
+    AssetIdInvalid,
+    #[error("The asset is in at least one project; remove it from its projects first.")]
+    AssetReferenced,
+    #[error("The asset is not in this project.")]
+    BindingNotFound,
+    #[error("This Idempotency-Key was already used with a different request.")]
+    IdempotencyKeyReused,
+    #[error("Idempotency-Key must be 1 to 255 printable ASCII characters.")]
+    IdempotencyKeyInvalid,
+    #[error("This route does not accept this method.")]
+    MethodNotAllowed,
     #[error("{0} is unavailable; retry shortly.")]
     Unavailable(&'static str),
     #[error("Internal error.")]
@@ -140,6 +174,103 @@ impl ApiError {
                 "RANGE_NOT_SATISFIABLE",
                 "Range not satisfiable",
             ),
+            Self::BodyInvalid(_) => (
+                S::BAD_REQUEST,
+                "BAD_REQUEST",
+                "BODY_INVALID",
+                "Invalid request body",
+            ),
+            Self::BodyTooLarge { .. } => (
+                S::PAYLOAD_TOO_LARGE,
+                "PAYLOAD_TOO_LARGE",
+                "BODY_TOO_LARGE",
+                "Request body too large",
+            ),
+            Self::QueryInvalid => (
+                S::BAD_REQUEST,
+                "BAD_REQUEST",
+                "QUERY_INVALID",
+                "Invalid query string",
+            ),
+            Self::ProjectTitleInvalid(_) => (
+                S::UNPROCESSABLE_ENTITY,
+                "UNPROCESSABLE_CONTENT",
+                "PROJECT_TITLE_INVALID",
+                "Invalid title",
+            ),
+            Self::ProjectDescriptionInvalid(_) => (
+                S::UNPROCESSABLE_ENTITY,
+                "UNPROCESSABLE_CONTENT",
+                "PROJECT_DESCRIPTION_INVALID",
+                "Invalid description",
+            ),
+            Self::EditorStateInvalid => (
+                S::UNPROCESSABLE_ENTITY,
+                "UNPROCESSABLE_CONTENT",
+                "PROJECT_EDITOR_STATE_INVALID",
+                "Invalid editor state",
+            ),
+            Self::StateSchemaVersionUnsupported => (
+                S::UNPROCESSABLE_ENTITY,
+                "UNPROCESSABLE_CONTENT",
+                "STATE_SCHEMA_VERSION_UNSUPPORTED",
+                "Unsupported editor state schema version",
+            ),
+            Self::PageSizeInvalid {
+                unprocessable: false,
+                ..
+            } => (
+                S::BAD_REQUEST,
+                "BAD_REQUEST",
+                "PAGE_SIZE_INVALID",
+                "Invalid page size",
+            ),
+            Self::PageSizeInvalid {
+                unprocessable: true,
+                ..
+            } => (
+                S::UNPROCESSABLE_ENTITY,
+                "UNPROCESSABLE_CONTENT",
+                "PAGE_SIZE_INVALID",
+                "Invalid page size",
+            ),
+            Self::PageCursorInvalid => (
+                S::BAD_REQUEST,
+                "BAD_REQUEST",
+                "PAGE_CURSOR_INVALID",
+                "Invalid page cursor",
+            ),
+            Self::AssetIdInvalid => (
+                S::UNPROCESSABLE_ENTITY,
+                "UNPROCESSABLE_CONTENT",
+                "ASSET_ID_INVALID",
+                "Invalid asset id",
+            ),
+            Self::AssetReferenced => (S::CONFLICT, "CONFLICT", "ASSET_REFERENCED", "Asset in use"),
+            Self::BindingNotFound => (
+                S::NOT_FOUND,
+                "NOT_FOUND",
+                "BINDING_NOT_FOUND",
+                "Asset not in project",
+            ),
+            Self::IdempotencyKeyReused => (
+                S::CONFLICT,
+                "CONFLICT",
+                "IDEMPOTENCY_KEY_REUSED",
+                "Idempotency key reused",
+            ),
+            Self::IdempotencyKeyInvalid => (
+                S::BAD_REQUEST,
+                "BAD_REQUEST",
+                "IDEMPOTENCY_KEY_INVALID",
+                "Invalid idempotency key",
+            ),
+            Self::MethodNotAllowed => (
+                S::METHOD_NOT_ALLOWED,
+                "METHOD_NOT_ALLOWED",
+                "METHOD_NOT_ALLOWED",
+                "Method not allowed",
+            ),
             Self::Unavailable(_) => (
                 S::SERVICE_UNAVAILABLE,
                 "SERVICE_UNAVAILABLE",
@@ -163,6 +294,7 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, kind, error_code, title) = self.parts();
+        metrics::counter!("assetd_http_errors_total", "error_code" => error_code).increment(1);
         let body = Problem {
             kind,
             title,

@@ -3,6 +3,7 @@
 
 use assetd_platform::storage::StorageError;
 use assetd_proto::catalog::v1::{CreateAssetRequest, GetProjectRequest};
+use assetd_proto::context::REQUEST_ID;
 use axum::{
     Json,
     body::Body,
@@ -12,6 +13,8 @@ use axum::{
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
 use sha2::{Digest, Sha256};
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::{
@@ -116,7 +119,9 @@ pub async fn upload(
     }
     // The body is consumed in a task of its own: if the client hangs up, the connection's future
     // is dropped, but this task still runs to the end and removes what it wrote.
-    let task = tokio::spawn(store(state.clone(), account, upload, body));
+    let request_id = upload.request_id.clone();
+    let work = REQUEST_ID.scope(request_id, store(state.clone(), account, upload, body));
+    let task = tokio::spawn(work.instrument(tracing::Span::current()));
     let asset = task.await.map_err(|err| {
         tracing::error!(error = %err, "upload task failed");
         ApiError::Internal
@@ -181,6 +186,7 @@ async fn store(
         ended,
         limit,
         too_large,
+        &state.cut_uploads,
     )
     .await;
     let (size, sha256) = match written {
@@ -226,6 +232,9 @@ async fn store(
                 mimetype = asset.mimetype,
                 "upload stored"
             );
+            let kind = crate::asset_body::kind_name(asset.kind());
+            metrics::counter!("assetd_upload_bytes_total").increment(size);
+            metrics::histogram!("assetd_upload_size_bytes", "kind" => kind).record(size as f64);
             Ok(asset)
         }
         Err(status) => {
@@ -244,6 +253,7 @@ async fn copy_body(
     ended: bool,
     limit: u64,
     too_large: ApiError,
+    cut: &CancellationToken,
 ) -> Result<(u64, String), ApiError> {
     let mut hasher = Sha256::new();
     let mut size = prefix.len() as u64;
@@ -253,7 +263,15 @@ async fn copy_body(
         .await
         .map_err(|err| storage_error(err.into()))?;
     if !ended {
-        while let Some(chunk) = stream.next().await {
+        loop {
+            let next = tokio::select! {
+                next = stream.next() => next,
+                () = cut.cancelled() => {
+                    tracing::warn!(received = size, "upload cut by the shutdown deadline");
+                    return Err(ApiError::Unavailable("The server is shutting down; this upload"));
+                }
+            };
+            let Some(chunk) = next else { break };
             let chunk = chunk.map_err(|_| incomplete(size, None))?;
             size += chunk.len() as u64;
             if size > limit {

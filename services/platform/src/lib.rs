@@ -1,7 +1,9 @@
 //! What every assetd role shares: object storage, RabbitMQ, telemetry, shutdown, secrets and gRPC error details.
 
+pub mod admin;
 pub mod amqp;
 pub mod grpc_error;
+pub mod grpc_metrics;
 pub mod secret;
 pub mod shutdown;
 pub mod storage;

@@ -7,6 +7,7 @@ use assetd_platform::{
     amqp::{self, AmqpChannel, JobMessage, Topology},
     secret::Secret,
 };
+use assetd_proto::context::REQUEST_ID;
 use futures::StreamExt;
 use lapin::{
     message::Delivery,
@@ -17,6 +18,7 @@ use lapin::{
 };
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::{Outcome, ProberConfig, Worker};
 
@@ -139,13 +141,33 @@ async fn handle(worker: &Worker, topology: &Topology, channel: &AmqpChannel, del
         attempt = message.attempt,
         request_id = message.request_id
     );
-    let _entered = span.enter();
-    let settled = match worker.process(&message.asset_id).await {
+    settle(worker, topology, channel, delivery, message)
+        .instrument(span)
+        .await;
+}
+
+/// Probes the job's asset and settles the delivery: ack, retry later, or dead-letter.
+async fn settle(
+    worker: &Worker,
+    topology: &Topology,
+    channel: &AmqpChannel,
+    delivery: Delivery,
+    message: JobMessage,
+) {
+    let outcome = REQUEST_ID
+        .scope(
+            message.request_id.clone(),
+            worker.process(&message.asset_id),
+        )
+        .await;
+    metrics::counter!("assetd_probe_jobs_total", "queue" => "rabbitmq", "outcome" => outcome.label()).increment(1);
+    let settled = match outcome {
         Outcome::Recorded | Outcome::Nothing => Ok(()),
         Outcome::Transient(error) => {
             schedule_retry(worker, topology, channel, &message, &error).await
         }
     };
+
     let acked = match settled {
         Ok(()) => delivery.ack(BasicAckOptions::default()).await,
         Err(()) => {

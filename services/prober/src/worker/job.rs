@@ -12,6 +12,14 @@ use assetd_proto::catalog::{
 };
 use tonic::Code;
 
+fn now_micros() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_micros()).unwrap_or(i64::MAX)
+        })
+}
+
 use super::{ProberConfig, storage_source::StorageSource};
 use crate::{Kind, ProbeError, Probed};
 
@@ -24,6 +32,17 @@ pub enum Outcome {
     Nothing,
     /// Storage or the catalog failed; the same job may succeed later: retry with backoff.
     Transient(String),
+}
+
+impl Outcome {
+    /// The metrics label of the outcome.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Recorded => "recorded",
+            Self::Nothing => "nothing",
+            Self::Transient(_) => "retry",
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -113,13 +132,28 @@ impl Worker {
                     elapsed_ms = started.elapsed().as_millis() as u64,
                     "probed"
                 );
-                self.check_limits(kind, probed)
+                metrics::histogram!("assetd_probe_duration_seconds", "format" => probed.format)
+                    .record(started.elapsed().as_secs_f64());
+                let checked = self.check_limits(kind, probed);
+                if checked.is_err() {
+                    metrics::counter!("assetd_probe_failures_total", "reason" => "over_duration_limit").increment(1);
+                }
+                checked
             }
             Err(ProbeError::Io(err)) => {
+                metrics::counter!("assetd_probe_failures_total", "reason" => "storage")
+                    .increment(1);
                 return Outcome::Transient(format!("storage read failed: {err}"));
             }
             Err(err) => {
                 tracing::info!(asset_id, reason = %err, "media cannot be probed");
+                let reason = match &err {
+                    ProbeError::Malformed(_) => "malformed",
+                    ProbeError::Unsupported(_) => "unsupported",
+                    ProbeError::BudgetExceeded(_) => "budget_exceeded",
+                    ProbeError::Io(_) => "storage",
+                };
+                metrics::counter!("assetd_probe_failures_total", "reason" => reason).increment(1);
                 Err(err.to_string())
             }
         };
@@ -181,7 +215,13 @@ impl Worker {
             .record_probe_result(request)
             .await
         {
-            Ok(_) => {}
+            Ok(_) => {
+                let waited_micros = now_micros()
+                    .saturating_sub(asset.created_at_unix_micros)
+                    .max(0);
+                metrics::histogram!("assetd_upload_to_probed_seconds")
+                    .record(waited_micros as f64 / 1e6);
+            }
             Err(status) if status.code() == Code::NotFound => return Outcome::Nothing,
             Err(status) => return catalog_transient("record", &status),
         }

@@ -8,8 +8,10 @@ use assetd_proto::catalog::{
     CatalogClient,
     v1::{ClaimProbeJobsRequest, FinishProbeJobRequest, ProbeJob, RetryProbeJobRequest},
 };
+use assetd_proto::context::REQUEST_ID;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::{Outcome, ProberConfig, Worker};
 
@@ -52,7 +54,14 @@ pub async fn run(
             };
             let (worker, catalog) = (worker.clone(), catalog.clone());
             tokio::spawn(async move {
-                handle(&worker, catalog, job).await;
+                let span = tracing::info_span!(
+                    "probe_job",
+                    job_id = job.job_id,
+                    asset_id = job.asset_id,
+                    attempt = job.attempt,
+                    request_id = job.request_id
+                );
+                handle(&worker, catalog, job).instrument(span).await;
                 drop(permit);
             });
         }
@@ -76,15 +85,11 @@ pub async fn run(
 }
 
 async fn handle(worker: &Worker, mut catalog: CatalogClient, job: ProbeJob) {
-    let span = tracing::info_span!(
-        "probe_job",
-        job_id = job.job_id,
-        asset_id = job.asset_id,
-        attempt = job.attempt,
-        request_id = job.request_id
-    );
-    let _entered = span.enter();
-    let settled = match worker.process(&job.asset_id).await {
+    let outcome = REQUEST_ID
+        .scope(job.request_id.clone(), worker.process(&job.asset_id))
+        .await;
+    metrics::counter!("assetd_probe_jobs_total", "queue" => "embedded", "outcome" => outcome.label()).increment(1);
+    let settled = match outcome {
         Outcome::Recorded | Outcome::Nothing => catalog
             .finish_probe_job(FinishProbeJobRequest {
                 job_id: job.job_id.clone(),

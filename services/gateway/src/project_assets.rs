@@ -1,0 +1,132 @@
+//! A project's assets: `GET|POST /v1/projects/{projectId}/assets`,
+//! `DELETE /v1/projects/{projectId}/assets/{assetId}`.
+
+use assetd_proto::catalog::v1 as pb;
+use axum::{
+    Json,
+    extract::{Path, Query, State, rejection::QueryRejection},
+    http::StatusCode,
+};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::{
+    app::{AppState, Envelope},
+    asset_body::AssetBody,
+    auth::Account,
+    catalog_client,
+    json_body::JsonBody,
+    paging::{self, ListQuery, PageRule},
+    problem::ApiError,
+    projects::path_id,
+};
+
+/// The contract's table lists 422 (not 400) for this route: a bad `pageSize` is 422.
+const PROJECT_ASSETS_PAGE: PageRule = PageRule {
+    default: 80,
+    max: 100,
+    unprocessable: true,
+};
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Binding {
+    pub project_id: String,
+    pub asset_id: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BindingDeleted {
+    pub project_id: String,
+    pub asset_id: String,
+    pub deleted: bool,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    account: Account,
+    Path(project_id): Path<String>,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<Envelope<Vec<AssetBody>>>, ApiError> {
+    let project_id = path_id(&project_id, "projectId")?;
+    let (page_size, page_cursor) = paging::page(query, PROJECT_ASSETS_PAGE)?;
+    let page = state
+        .catalog
+        .clone()
+        .list_project_assets(pb::ListProjectAssetsRequest {
+            account_id: account.account_id,
+            project_id,
+            page_size,
+            page_cursor,
+        })
+        .await
+        .map_err(catalog_client::api_error)?
+        .into_inner();
+    let mut data = Vec::with_capacity(page.assets.len());
+    for asset in page.assets {
+        data.push(AssetBody::render(&state, asset).await?);
+    }
+    Ok(Json(Envelope {
+        data,
+        meta: paging::meta(page.next_page_cursor),
+    }))
+}
+
+/// Binding an asset already in the project answers 201 again (idempotent).
+pub async fn bind(
+    State(state): State<AppState>,
+    account: Account,
+    Path(project_id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<Envelope<Binding>>), ApiError> {
+    let project_id = path_id(&project_id, "projectId")?;
+    let asset_id = body
+        .get("assetId")
+        .and_then(|v| v.as_str())
+        .and_then(|v| Uuid::parse_str(v).ok())
+        .ok_or(ApiError::AssetIdInvalid)?
+        .hyphenated()
+        .to_string();
+    state
+        .catalog
+        .clone()
+        .bind_asset(pb::BindAssetRequest {
+            account_id: account.account_id,
+            project_id: project_id.clone(),
+            asset_id: asset_id.clone(),
+        })
+        .await
+        .map_err(catalog_client::api_error)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Envelope::new(Binding {
+            project_id,
+            asset_id,
+        })),
+    ))
+}
+
+pub async fn unbind(
+    State(state): State<AppState>,
+    account: Account,
+    Path((project_id, asset_id)): Path<(String, String)>,
+) -> Result<Json<Envelope<BindingDeleted>>, ApiError> {
+    let project_id = path_id(&project_id, "projectId")?;
+    let asset_id = path_id(&asset_id, "assetId")?;
+    state
+        .catalog
+        .clone()
+        .unbind_asset(pb::UnbindAssetRequest {
+            account_id: account.account_id,
+            project_id: project_id.clone(),
+            asset_id: asset_id.clone(),
+        })
+        .await
+        .map_err(catalog_client::api_error)?;
+    Ok(Json(Envelope::new(BindingDeleted {
+        project_id,
+        asset_id,
+        deleted: true,
+    })))
+}

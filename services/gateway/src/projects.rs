@@ -1,0 +1,287 @@
+//! The project routes: `POST|GET /v1/projects`, `GET|PATCH|DELETE /v1/projects/{projectId}`.
+
+use assetd_proto::catalog::v1::{self as pb};
+use axum::{
+    Json,
+    extract::{Path, Query, State, rejection::QueryRejection},
+    http::{HeaderMap, StatusCode},
+};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::{
+    app::{AppState, Envelope},
+    auth::Account,
+    catalog_client,
+    json_body::JsonBody,
+    paging::{self, ListQuery, PageRule},
+    problem::ApiError,
+    rfc3339,
+};
+
+/// Longest title, in characters.
+pub const TITLE_MAX_CHARS: usize = 120;
+/// Longest description, in characters.
+pub const DESCRIPTION_MAX_CHARS: usize = 500;
+/// The only editor state schema version.
+pub const STATE_SCHEMA_VERSION: &str = "v1";
+/// Longest `Idempotency-Key`, in characters.
+pub const IDEMPOTENCY_KEY_MAX_CHARS: usize = 255;
+
+const PROJECTS_PAGE: PageRule = PageRule {
+    default: 20,
+    max: 50,
+    unprocessable: false,
+};
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProjectSummary {
+    pub project_id: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<&pb::Project> for ProjectSummary {
+    fn from(project: &pb::Project) -> Self {
+        Self {
+            project_id: project.project_id.clone(),
+            title: project.title.clone(),
+            description: project.description.clone(),
+            created_at: rfc3339::from_unix_micros(project.created_at_unix_micros),
+            updated_at: rfc3339::from_unix_micros(project.updated_at_unix_micros),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProjectDetail {
+    #[serde(flatten)]
+    pub summary: ProjectSummary,
+    pub editor_state: Value,
+    pub state_schema_version: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProjectMetadata {
+    pub project_id: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProjectDeleted {
+    pub project_id: String,
+    pub deleted: bool,
+}
+
+/// A path id in canonical form, or 400 `ID_INVALID`.
+pub fn path_id(value: &str, name: &'static str) -> Result<String, ApiError> {
+    Uuid::parse_str(value)
+        .map(|id| id.hyphenated().to_string())
+        .map_err(|_| ApiError::IdInvalid(name))
+}
+
+/// `title`: absent is `""`; else a string of at most 120 characters.
+fn title(body: &Map<String, Value>) -> Result<Option<String>, ApiError> {
+    match body.get("title") {
+        None => Ok(None),
+        Some(Value::String(text)) if text.chars().count() <= TITLE_MAX_CHARS => {
+            Ok(Some(text.clone()))
+        }
+        Some(Value::String(_)) => Err(ApiError::ProjectTitleInvalid(
+            "must be at most 120 characters",
+        )),
+        Some(_) => Err(ApiError::ProjectTitleInvalid("must be a string")),
+    }
+}
+
+/// `description`: absent (`None`), null (`Some(None)`) or a string of at most 500 characters.
+fn description(body: &Map<String, Value>) -> Result<Option<Option<String>>, ApiError> {
+    match body.get("description") {
+        None => Ok(None),
+        Some(Value::Null) => Ok(Some(None)),
+        Some(Value::String(text)) if text.chars().count() <= DESCRIPTION_MAX_CHARS => {
+            Ok(Some(Some(text.clone())))
+        }
+        Some(Value::String(_)) => Err(ApiError::ProjectDescriptionInvalid(
+            "must be at most 500 characters",
+        )),
+        Some(_) => Err(ApiError::ProjectDescriptionInvalid(
+            "must be a string or null",
+        )),
+    }
+}
+
+/// `stateSchemaVersion` (1.1) or `stateVersion` (1.0): at least one, and each sent must be "v1".
+fn state_schema_version(body: &Map<String, Value>) -> Result<String, ApiError> {
+    let sent: Vec<&Value> = ["stateSchemaVersion", "stateVersion"]
+        .iter()
+        .filter_map(|field| body.get(*field))
+        .collect();
+    if sent.is_empty()
+        || sent
+            .iter()
+            .any(|v| v.as_str() != Some(STATE_SCHEMA_VERSION))
+    {
+        return Err(ApiError::StateSchemaVersionUnsupported);
+    }
+    Ok(STATE_SCHEMA_VERSION.to_owned())
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .map_err(|_| ApiError::IdempotencyKeyInvalid)?
+        .trim();
+    let printable = key.chars().all(|c| c.is_ascii_graphic() || c == ' ');
+    if key.is_empty() || key.chars().count() > IDEMPOTENCY_KEY_MAX_CHARS || !printable {
+        return Err(ApiError::IdempotencyKeyInvalid);
+    }
+    Ok(Some(key.to_owned()))
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    account: Account,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<Envelope<ProjectSummary>>), ApiError> {
+    let idempotency_key = idempotency_key(&headers)?;
+    let editor_state = match body.get("editorState") {
+        Some(state @ Value::Object(_)) => state.to_string(),
+        _ => return Err(ApiError::EditorStateInvalid),
+    };
+    let state_schema_version = state_schema_version(&body)?;
+    let title = title(&body)?.unwrap_or_default();
+    let description = description(&body)?.flatten();
+    let project = state
+        .catalog
+        .clone()
+        .create_project(pb::CreateProjectRequest {
+            account_id: account.account_id,
+            title,
+            description,
+            editor_state_json: editor_state,
+            state_schema_version,
+            idempotency_key,
+        })
+        .await
+        .map_err(catalog_client::api_error)?
+        .into_inner();
+    Ok((
+        StatusCode::CREATED,
+        Json(Envelope::new(ProjectSummary::from(&project))),
+    ))
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    account: Account,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<Envelope<Vec<ProjectSummary>>>, ApiError> {
+    let (page_size, page_cursor) = paging::page(query, PROJECTS_PAGE)?;
+    let page = state
+        .catalog
+        .clone()
+        .list_projects(pb::ListProjectsRequest {
+            account_id: account.account_id,
+            page_size,
+            page_cursor,
+        })
+        .await
+        .map_err(catalog_client::api_error)?
+        .into_inner();
+    Ok(Json(Envelope {
+        data: page.projects.iter().map(ProjectSummary::from).collect(),
+        meta: paging::meta(page.next_page_cursor),
+    }))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    account: Account,
+    Path(project_id): Path<String>,
+) -> Result<Json<Envelope<ProjectDetail>>, ApiError> {
+    let project_id = path_id(&project_id, "projectId")?;
+    let project = state
+        .catalog
+        .clone()
+        .get_project(pb::GetProjectRequest {
+            account_id: account.account_id,
+            project_id,
+        })
+        .await
+        .map_err(catalog_client::api_error)?
+        .into_inner();
+    let editor_state = serde_json::from_str(&project.editor_state_json).map_err(|err| {
+        tracing::error!(error = %err, project_id = project.project_id, "stored editor state is not JSON");
+        ApiError::Internal
+    })?;
+    Ok(Json(Envelope::new(ProjectDetail {
+        summary: ProjectSummary::from(&project),
+        editor_state,
+        state_schema_version: project.state_schema_version,
+    })))
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    account: Account,
+    Path(project_id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Envelope<ProjectMetadata>>, ApiError> {
+    let project_id = path_id(&project_id, "projectId")?;
+    let title = title(&body)?;
+    let description = description(&body)?;
+    let project = state
+        .catalog
+        .clone()
+        .update_project(pb::UpdateProjectRequest {
+            account_id: account.account_id,
+            project_id,
+            title,
+            clear_description: matches!(description, Some(None)),
+            description: description.flatten(),
+        })
+        .await
+        .map_err(catalog_client::api_error)?
+        .into_inner();
+    Ok(Json(Envelope::new(ProjectMetadata {
+        updated_at: rfc3339::from_unix_micros(project.updated_at_unix_micros),
+        project_id: project.project_id,
+        title: project.title,
+        description: project.description,
+    })))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    account: Account,
+    Path(project_id): Path<String>,
+) -> Result<Json<Envelope<ProjectDeleted>>, ApiError> {
+    let project_id = path_id(&project_id, "projectId")?;
+    state
+        .catalog
+        .clone()
+        .delete_project(pb::DeleteProjectRequest {
+            account_id: account.account_id,
+            project_id: project_id.clone(),
+        })
+        .await
+        .map_err(catalog_client::api_error)?;
+    Ok(Json(Envelope::new(ProjectDeleted {
+        project_id,
+        deleted: true,
+    })))
+}
