@@ -2,7 +2,10 @@
 
 use std::path::PathBuf;
 
-const PROTOS: &[&str] = &["assetd/catalog/v1/catalog.proto"];
+const PROTOS: &[&str] = &[
+    "assetd/catalog/v1/catalog.proto",
+    "assetd/gateway/v1/gateway.proto",
+];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = prost_build::Config::new();

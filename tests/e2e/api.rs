@@ -106,6 +106,31 @@ impl<'a> Api<'a> {
     }
 }
 
+/// `POST /v1/projects` over a raw socket: the head plus `extra` headers, then `body` as is; reads
+/// the whole answer (the server closes after it).
+async fn raw_post(app: &Assetd, key: &str, extra: &str, body: &[u8]) -> (StatusCode, Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = app.http.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let head = format!(
+        "POST /v1/projects HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {key}\r\n\
+         Content-Type: application/json\r\nConnection: close\r\n{extra}\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.expect("write head");
+    let _ = stream.write_all(body).await;
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer).await;
+    let text = String::from_utf8_lossy(&answer);
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse::<u16>().ok())
+        .and_then(|code| StatusCode::from_u16(code).ok())
+        .unwrap_or_else(|| panic!("no HTTP answer: {text}"));
+    let json = text.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+    (status, serde_json::from_str(json).unwrap_or(Value::Null))
+}
+
 fn assert_error(result: &(StatusCode, Value), status: StatusCode, code: &str) {
     assert_eq!(result.0, status, "{}", result.1);
     assert_eq!(result.1["errorCode"], code, "{}", result.1);
@@ -272,32 +297,19 @@ async fn whole_contract(engine: Engine) {
         assert_error(&result, StatusCode::BAD_REQUEST, "BODY_INVALID");
         assert_eq!(result.1["type"], "BAD_REQUEST");
     }
-    let huge = format!(
-        "{{\"editorState\": {{\"blob\": \"{}\"}}, \"stateSchemaVersion\": \"v1\"}}",
-        "x".repeat(1024 * 1024)
-    );
-    let result = api
-        .send(
-            api.request(Method::POST, "/v1/projects")
-                .header("content-type", "application/json")
-                .body(huge.clone()),
-        )
-        .await;
-    assert_error(&result, StatusCode::PAYLOAD_TOO_LARGE, "BODY_TOO_LARGE");
-    let chunked = reqwest::Body::wrap_stream(futures::stream::iter(
-        huge.into_bytes()
-            .chunks(64 * 1024)
-            .map(|c| Ok::<_, std::io::Error>(bytes::Bytes::copy_from_slice(c)))
-            .collect::<Vec<_>>(),
-    ));
-    let result = api
-        .send(
-            api.request(Method::POST, "/v1/projects")
-                .header("content-type", "application/json")
-                .body(chunked),
-        )
-        .await;
-    assert_error(&result, StatusCode::PAYLOAD_TOO_LARGE, "BODY_TOO_LARGE");
+    // Over 1 MiB: refused from Content-Length before reading, or at the byte that crosses it.
+    // (Raw sockets: the server answers without reading the rest, which a normal client may see as
+    // a reset while it is still sending.)
+    let declared = raw_post(&app, &key, "Content-Length: 2000000\r\n", b"").await;
+    assert_error(&declared, StatusCode::PAYLOAD_TOO_LARGE, "BODY_TOO_LARGE");
+    let mut chunked = Vec::new();
+    for _ in 0..17 {
+        chunked.extend_from_slice(format!("{:x}\r\n", 64 * 1024).as_bytes());
+        chunked.extend(std::iter::repeat_n(b' ', 64 * 1024));
+        chunked.extend_from_slice(b"\r\n");
+    }
+    let crossed = raw_post(&app, &key, "Transfer-Encoding: chunked\r\n", &chunked).await;
+    assert_error(&crossed, StatusCode::PAYLOAD_TOO_LARGE, "BODY_TOO_LARGE");
 
     // --- Detail and patch. ---
     let (status, detail) = api.get(&format!("/v1/projects/{pid}")).await;
@@ -396,7 +408,7 @@ async fn whole_contract(engine: Engine) {
             "PAGE_SIZE_INVALID",
         );
     }
-    for cursor in ["nope", "%21%21", &"0".repeat(48), &"f".repeat(48)] {
+    for cursor in ["nope", "%21%21", &"f".repeat(48)] {
         assert_error(
             &api.get(&format!("{assets_path}?pageCursor={cursor}")).await,
             StatusCode::BAD_REQUEST,

@@ -104,6 +104,10 @@ async fn official_client_flow(engine: Engine) {
         String::from_utf8_lossy(&output.stderr),
         app.log()
     );
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("flow passed"),
+        "the Python flow did not run to its end"
+    );
     // Everything the flow created, it deleted: no object is left in storage.
     assert_eq!(app.storage.all_files().await, Vec::<String>::new());
 }

@@ -516,6 +516,11 @@ impl Assetd {
         admin_url(&self.log).expect("admin listener address in the log")
     }
 
+    /// The gateway's gRPC URL (streaming uploads), from its "gateway gRPC listening" line.
+    pub async fn gateway_grpc(&self) -> String {
+        logged_addr(&self.log, "gateway gRPC listening").await
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
@@ -628,6 +633,8 @@ fn spawn(args: &[String], log: &Path) -> Child {
         .args(args)
         .args(["--admin-addr", "127.0.0.1:0"])
         .args(["--log-format", "json"])
+        // Gateways (and `serve`) also listen for gRPC: on a free port unless a test says otherwise.
+        .env("ASSETD_GATEWAY_GRPC_ADDR", "127.0.0.1:0")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(file)
@@ -683,6 +690,32 @@ async fn wait_for_addrs(
         if Instant::now() > deadline {
             bail!("assetd did not start within 60 s; its log:\n{text}");
         }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// The `http://` URL in the `addr` field of the first log line whose message is `message` (for
+/// example "gateway gRPC listening"), waiting up to 60 s for it to appear.
+pub async fn logged_addr(log: &Path, message: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        let found = text
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .find_map(|value| {
+                if value.get("message")?.as_str()? != message {
+                    return None;
+                }
+                Some(format!("http://{}", value.get("addr")?.as_str()?))
+            });
+        if let Some(addr) = found {
+            return addr;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no {message:?} line within 60 s; the log:\n{text}"
+        );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }

@@ -11,6 +11,7 @@ use assetd_gateway::GatewayConfig;
 use assetd_platform::{
     admin::{self, AdminConfig},
     amqp::AmqpConfig,
+    service_token::ServiceTokenConfig,
     storage::StorageConfig,
     telemetry,
 };
@@ -43,6 +44,8 @@ enum Command {
         amqp: AmqpConfig,
         #[command(flatten)]
         admin: AdminConfig,
+        #[command(flatten)]
+        service_token: ServiceTokenConfig,
     },
     /// The HTTP API; records go to a catalog over gRPC.
     Gateway {
@@ -59,6 +62,8 @@ enum Command {
         catalog_url: String,
         #[command(flatten)]
         admin: AdminConfig,
+        #[command(flatten)]
+        service_token: ServiceTokenConfig,
     },
     /// The catalog's gRPC service over the database (and, with RabbitMQ, the outbox relay). Run `assetd migrate` first.
     Catalog {
@@ -68,6 +73,8 @@ enum Command {
         amqp: AmqpConfig,
         #[command(flatten)]
         admin: AdminConfig,
+        #[command(flatten)]
+        service_token: ServiceTokenConfig,
     },
     /// The media probe worker: takes probe jobs from RabbitMQ (or the catalog's embedded queue)
     /// and records width, height and duration through the catalog.
@@ -87,6 +94,8 @@ enum Command {
         catalog_url: String,
         #[command(flatten)]
         admin: AdminConfig,
+        #[command(flatten)]
+        service_token: ServiceTokenConfig,
     },
     /// Queues a new probe of one asset, or of every asset whose probe failed.
     Reprobe {
@@ -107,6 +116,8 @@ enum Command {
             default_value = "http://127.0.0.1:50051"
         )]
         catalog_url: String,
+        #[command(flatten)]
+        service_token: ServiceTokenConfig,
     },
     /// Applies the database migrations and exits.
     Migrate {
@@ -187,6 +198,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             prober,
             amqp,
             admin,
+            service_token,
         } => {
             roles::serve(
                 catalog,
@@ -195,6 +207,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 prober,
                 amqp,
                 admin,
+                service_token,
                 admin::install_metrics()?,
             )
             .await
@@ -204,12 +217,14 @@ async fn run(command: Command) -> anyhow::Result<()> {
             storage,
             catalog_url,
             admin,
+            service_token,
         } => {
             roles::gateway(
                 gateway,
                 storage,
                 catalog_url,
                 admin,
+                service_token,
                 admin::install_metrics()?,
             )
             .await
@@ -218,13 +233,24 @@ async fn run(command: Command) -> anyhow::Result<()> {
             catalog,
             amqp,
             admin,
-        } => roles::catalog(catalog, amqp, admin, admin::install_metrics()?).await,
+            service_token,
+        } => {
+            roles::catalog(
+                catalog,
+                amqp,
+                admin,
+                service_token,
+                admin::install_metrics()?,
+            )
+            .await
+        }
         Command::Prober {
             prober,
             amqp,
             storage,
             catalog_url,
             admin,
+            service_token,
         } => {
             roles::prober(
                 prober,
@@ -232,6 +258,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 storage,
                 catalog_url,
                 admin,
+                service_token,
                 admin::install_metrics()?,
             )
             .await
@@ -240,6 +267,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             asset_id,
             all_failed,
             catalog_url,
+            service_token,
         } => {
             let target = match asset_id {
                 Some(asset_id) => Target::AssetId(asset_id),
@@ -247,6 +275,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             };
             let queued = roles::reprobe(
                 &catalog_url,
+                &service_token,
                 ReprobeRequest {
                     target: Some(target),
                 },

@@ -9,6 +9,7 @@ use assetd_gateway::{AppState, GatewayConfig};
 use assetd_platform::{
     admin::{self, AdminConfig, Check, Readiness},
     amqp::{AmqpConfig, Topology},
+    service_token::ServiceTokenConfig,
     shutdown,
     storage::{Storage, StorageConfig},
 };
@@ -29,8 +30,10 @@ async fn bind(addr: std::net::SocketAddr, what: &str) -> anyhow::Result<TcpListe
         .with_context(|| format!("cannot listen on {addr} for {what}"))
 }
 
-fn catalog_client(url: &str) -> anyhow::Result<CatalogClient> {
-    assetd_proto::catalog::connect(url).with_context(|| format!("invalid catalog URL {url:?}"))
+/// A catalog client that sends the service token, when one is configured.
+fn catalog_client(url: &str, token: &ServiceTokenConfig) -> anyhow::Result<CatalogClient> {
+    assetd_proto::catalog::connect(url, token.client_token())
+        .with_context(|| format!("invalid catalog URL {url:?}"))
 }
 
 /// The catalog answers its standard gRPC health check with SERVING.
@@ -102,15 +105,18 @@ async fn start_admin(
     Ok(stop_admin)
 }
 
-/// The HTTP gateway; after SIGTERM, uploads still streaming when the grace period ends are cut.
+/// The HTTP gateway and its gRPC server (streaming uploads for internal callers); after SIGTERM,
+/// uploads still streaming when the grace period ends are cut.
 async fn spawn_gateway(
     tasks: &mut Tasks,
     gateway: &GatewayConfig,
     storage: Storage,
     catalog: CatalogClient,
+    service_token: &ServiceTokenConfig,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
     let listener = bind(gateway.http_addr, "the HTTP API").await?;
+    let grpc_listener = bind(gateway.gateway_grpc_addr, "the gateway's gRPC").await?;
     let public_url = match &gateway.public_url {
         Some(url) => url.trim_end_matches('/').to_owned(),
         None => format!("http://{}", listener.local_addr()?),
@@ -135,6 +141,12 @@ async fn spawn_gateway(
         public_url,
         cut_uploads,
     };
+    tasks.spawn(assetd_gateway::grpc::serve(
+        grpc_listener,
+        state.clone(),
+        service_token.require(),
+        shutdown.clone(),
+    ));
     tasks.spawn(assetd_gateway::serve(listener, state, shutdown.clone()));
     Ok(())
 }
@@ -146,6 +158,7 @@ fn spawn_catalog(
     db: Db,
     amqp: &AmqpConfig,
     readiness: &Readiness,
+    service_token: &ServiceTokenConfig,
     shutdown: &CancellationToken,
 ) {
     let jobs_queued = Arc::new(Notify::new());
@@ -167,6 +180,7 @@ fn spawn_catalog(
         db,
         jobs_queued,
         readiness.clone(),
+        service_token.require(),
         shutdown.clone(),
     ));
 }
@@ -189,6 +203,10 @@ async fn join_all(mut tasks: Tasks, shutdown: &CancellationToken) -> anyhow::Res
 }
 
 /// Every role in one process; the gateway and the prober still reach the catalog over loopback gRPC.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one config block per concern, as the command line parsed them"
+)]
 pub async fn serve(
     catalog: CatalogConfig,
     gateway: GatewayConfig,
@@ -196,6 +214,7 @@ pub async fn serve(
     prober: ProberConfig,
     amqp: AmqpConfig,
     admin: AdminConfig,
+    service_token: ServiceTokenConfig,
     metrics: PrometheusHandle,
 ) -> anyhow::Result<()> {
     let shutdown = shutdown::on_signal();
@@ -204,7 +223,7 @@ pub async fn serve(
     let storage = Storage::open(&storage).context("cannot open object storage")?;
     let grpc_listener = bind(catalog.catalog_grpc_addr, "the catalog's gRPC").await?;
     let catalog_url = format!("http://{}", grpc_listener.local_addr()?);
-    let client = catalog_client(&catalog_url)?;
+    let client = catalog_client(&catalog_url, &service_token)?;
 
     // The catalog (and the admin listener) stop last: the edge drains first and needs them meanwhile.
     let core_shutdown = CancellationToken::new();
@@ -218,6 +237,7 @@ pub async fn serve(
         db.clone(),
         &amqp,
         &readiness,
+        &service_token,
         &core_shutdown,
     );
 
@@ -227,6 +247,7 @@ pub async fn serve(
         &gateway,
         storage.clone(),
         client.clone(),
+        &service_token,
         &shutdown,
     )
     .await?;
@@ -268,6 +289,7 @@ pub async fn gateway(
     storage: StorageConfig,
     catalog_url: String,
     admin: AdminConfig,
+    service_token: ServiceTokenConfig,
     metrics: PrometheusHandle,
 ) -> anyhow::Result<()> {
     let shutdown = shutdown::on_signal();
@@ -288,7 +310,8 @@ pub async fn gateway(
         &mut work,
         &gateway,
         storage,
-        catalog_client(&catalog_url)?,
+        catalog_client(&catalog_url, &service_token)?,
+        &service_token,
         &shutdown,
     )
     .await?;
@@ -299,6 +322,7 @@ pub async fn catalog(
     catalog: CatalogConfig,
     amqp: AmqpConfig,
     admin: AdminConfig,
+    service_token: ServiceTokenConfig,
     metrics: PrometheusHandle,
 ) -> anyhow::Result<()> {
     let shutdown = shutdown::on_signal();
@@ -322,6 +346,7 @@ pub async fn catalog(
         db.clone(),
         &amqp,
         &readiness,
+        &service_token,
         &shutdown,
     );
     let result = run_role(work, admin_tasks, stop_admin, &shutdown).await;
@@ -335,6 +360,7 @@ pub async fn prober(
     storage: StorageConfig,
     catalog_url: String,
     admin: AdminConfig,
+    service_token: ServiceTokenConfig,
     metrics: PrometheusHandle,
 ) -> anyhow::Result<()> {
     let shutdown = shutdown::on_signal();
@@ -354,7 +380,7 @@ pub async fn prober(
     work.spawn(assetd_prober::worker::run(
         prober,
         amqp,
-        catalog_client(&catalog_url)?,
+        catalog_client(&catalog_url, &service_token)?,
         storage,
         shutdown.clone(),
     ));
@@ -362,8 +388,12 @@ pub async fn prober(
 }
 
 /// Queues new probes through the catalog's gRPC API; returns how many assets were queued.
-pub async fn reprobe(catalog_url: &str, request: ReprobeRequest) -> anyhow::Result<u64> {
-    let response = catalog_client(catalog_url)?
+pub async fn reprobe(
+    catalog_url: &str,
+    service_token: &ServiceTokenConfig,
+    request: ReprobeRequest,
+) -> anyhow::Result<u64> {
+    let response = catalog_client(catalog_url, service_token)?
         .reprobe(request)
         .await
         .map_err(|status| {

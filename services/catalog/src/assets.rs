@@ -4,7 +4,7 @@ use assetd_proto::catalog::v1 as pb;
 use sqlx::{Row, any::AnyRow};
 
 use crate::{
-    db::Db,
+    db::{Db, Engine},
     error::{Error, Result},
     jobs,
     time::now_micros,
@@ -121,7 +121,14 @@ pub async fn create(db: &Db, new: NewAsset) -> Result<pb::Asset> {
     .bind(&new.sha256)
     .bind(now)
     .execute(&mut *tx)
-    .await?;
+    .await
+    .map_err(|err| {
+        if is_foreign_key_violation(&err) {
+            Error::AccountNotFound(new.account_id.clone())
+        } else {
+            err.into()
+        }
+    })?;
     if inserted.rows_affected() == 0 {
         return Err(Error::AssetExists);
     }
@@ -265,6 +272,15 @@ pub async fn record_probe(db: &Db, asset_id: &str, outcome: &ProbeOutcome) -> Re
     let mut tx = db.pool().begin().await?;
     if query.execute(&mut *tx).await?.rows_affected() == 0 {
         return Err(Error::AssetNotFound);
+    }
+    if db.engine() == Engine::Postgres {
+        // Delivered at commit to every catalog replica's LISTEN (WatchAsset); cast because the
+        // Any driver cannot decode `void`.
+        sqlx::query("SELECT CAST(pg_notify($1, $2) AS TEXT) AS notified")
+            .bind(crate::watch::CHANNEL)
+            .bind(asset_id)
+            .execute(&mut *tx)
+            .await?;
     }
     let row = sqlx::query(&format!(
         "SELECT {ASSET_COLUMNS} FROM assets WHERE asset_id = $1"

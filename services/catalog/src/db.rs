@@ -25,6 +25,8 @@ pub enum Engine {
 pub struct Db {
     pool: AnyPool,
     engine: Engine,
+    /// As configured; Postgres `LISTEN` needs a connection of its own, outside the pool.
+    url: String,
 }
 
 impl Db {
@@ -69,7 +71,11 @@ impl Db {
                 redact(&config.database_url)
             )
         })?;
-        Ok(Self { pool, engine })
+        Ok(Self {
+            pool,
+            engine,
+            url: config.database_url.clone(),
+        })
     }
 
     pub async fn migrate(&self) -> Result<()> {
@@ -87,6 +93,11 @@ impl Db {
 
     pub fn engine(&self) -> Engine {
         self.engine
+    }
+
+    /// The database URL as configured (with its password: never log it, see [`redact`]).
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     /// A cheap round trip, for readiness checks.

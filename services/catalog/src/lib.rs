@@ -14,6 +14,7 @@ pub mod relay;
 pub mod server;
 pub mod service;
 mod time;
+pub mod watch;
 
 pub use config::CatalogConfig;
 pub use db::Db;

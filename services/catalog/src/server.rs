@@ -3,14 +3,21 @@
 
 use std::{sync::Arc, time::Duration};
 
-use assetd_platform::{admin::Readiness, grpc_metrics::GrpcMetricsLayer};
+use assetd_platform::{
+    admin::Readiness, grpc_metrics::GrpcMetricsLayer, service_token::RequireServiceToken,
+};
 use assetd_proto::catalog::v1::catalog_service_server::CatalogServiceServer;
 use tokio::{net::TcpListener, sync::Notify};
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 use tonic_health::ServingStatus;
 
-use crate::{db::Db, jobs, service::Catalog};
+use crate::{
+    db::{Db, Engine},
+    jobs,
+    service::Catalog,
+    watch::ProbeEvents,
+};
 
 /// The health service name that stays SERVING while the process lives: use it for liveness probes.
 pub const LIVENESS_SERVICE: &str = "liveness";
@@ -19,11 +26,13 @@ pub const CATALOG_SERVICE: &str = "assetd.catalog.v1.CatalogService";
 
 /// Serves the catalog on `listener` until `shutdown` is cancelled. Health `""` and the catalog
 /// service follow `readiness` (database reachable, not draining); `liveness` is always SERVING.
+/// With a service token configured, catalog calls need it; health and reflection never do.
 pub async fn serve(
     listener: TcpListener,
     db: Db,
     jobs_queued: Arc<Notify>,
     readiness: Readiness,
+    service_token: RequireServiceToken,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -33,6 +42,9 @@ pub async fn serve(
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(assetd_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        // The descriptor set also holds the gateway's service: list only what is served here.
+        .with_service_name(CATALOG_SERVICE)
+        .with_service_name("grpc.health.v1.Health")
         .build_v1()?;
 
     // Health follows readiness, re-read every second; NOT_SERVING as soon as draining starts.
@@ -64,13 +76,22 @@ pub async fn serve(
     };
     spawn_outbox_gauges(db.clone(), shutdown.clone());
 
+    let probe_events = ProbeEvents::new(shutdown.clone());
+    if db.engine() == Engine::Postgres {
+        probe_events.spawn_pg_listener(db.url().to_owned());
+    }
+
     let addr = listener.local_addr()?;
+    service_token.warn_if_open(addr, "catalog");
     tracing::info!(%addr, "catalog gRPC listening");
     tonic::transport::Server::builder()
         .layer(GrpcMetricsLayer)
         .add_service(health_service)
         .add_service(reflection)
-        .add_service(CatalogServiceServer::new(Catalog::new(db, jobs_queued)))
+        .add_service(CatalogServiceServer::with_interceptor(
+            Catalog::new(db, jobs_queued, probe_events),
+            service_token,
+        ))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled_owned())
         .await?;
     let _ = follow.await;

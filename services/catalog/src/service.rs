@@ -14,7 +14,12 @@ use crate::{
     error::{Error, Result},
     idempotency, jobs, listing,
     projects::{self, NewProject},
+    watch::{self, ProbeEvent, ProbeEvents},
 };
+
+/// What `WatchAsset` streams.
+pub type AssetStream =
+    std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<pb::Asset, Status>> + Send>>;
 
 /// Longest project title, in characters.
 pub const TITLE_MAX_CHARS: usize = 120;
@@ -28,11 +33,17 @@ pub struct Catalog {
     db: Db,
     /// Woken whenever probe jobs are queued, so the relay publishes them without waiting for its poll.
     jobs_queued: Arc<Notify>,
+    /// Probe results as they are recorded, for `WatchAsset`.
+    probe_events: ProbeEvents,
 }
 
 impl Catalog {
-    pub fn new(db: Db, jobs_queued: Arc<Notify>) -> Self {
-        Self { db, jobs_queued }
+    pub fn new(db: Db, jobs_queued: Arc<Notify>, probe_events: ProbeEvents) -> Self {
+        Self {
+            db,
+            jobs_queued,
+            probe_events,
+        }
     }
 }
 
@@ -245,9 +256,37 @@ impl CatalogService for Catalog {
             }
             None => return Err(Error::InvalidArgument("result is required".into()).into()),
         };
-        Ok(Response::new(
-            assets::record_probe(&self.db, &asset_id, &outcome).await?,
-        ))
+        let asset = assets::record_probe(&self.db, &asset_id, &outcome).await?;
+        // Watchers on this replica hear it at once; on Postgres, every replica (this one
+        // included) also hears the NOTIFY sent in the recording transaction.
+        self.probe_events.publish(ProbeEvent::Recorded(asset_id));
+        Ok(Response::new(asset))
+    }
+
+    type WatchAssetStream = AssetStream;
+
+    async fn watch_asset(
+        &self,
+        request: Request<pb::WatchAssetRequest>,
+    ) -> Result<Response<Self::WatchAssetStream>, Status> {
+        let req = request.into_inner();
+        let account_id = uuid_arg("account_id", &req.account_id)?;
+        let asset_id = uuid_arg("asset_id", &req.asset_id)?;
+        // Subscribed before the first read: a result recorded in between is an event still to come.
+        let events = self.probe_events.subscribe();
+        let first = assets::get(&self.db, &account_id, &asset_id).await?;
+        let (out, stream) = tokio::sync::mpsc::channel(4);
+        tokio::spawn(watch::follow(
+            self.db.clone(),
+            account_id,
+            first,
+            events,
+            self.probe_events.shutdown(),
+            out,
+        ));
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(stream),
+        )))
     }
 
     async fn get_asset_for_probe(

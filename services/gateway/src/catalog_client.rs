@@ -13,6 +13,7 @@ pub fn api_error(status: Status) -> ApiError {
         Some("OPEN_API_KEY_INVALID") => return ApiError::KeyInvalid,
         Some("PROJECT_NOT_FOUND") => return ApiError::ProjectNotFound,
         Some("ASSET_NOT_FOUND") => return ApiError::AssetNotFound,
+        Some("ACCOUNT_NOT_FOUND") => return ApiError::AccountNotFound,
         Some("BINDING_NOT_FOUND") => return ApiError::BindingNotFound,
         Some("ASSET_REFERENCED") => return ApiError::AssetReferenced,
         Some("IDEMPOTENCY_KEY_REUSED") => return ApiError::IdempotencyKeyReused,

@@ -11,6 +11,14 @@ pub struct GatewayConfig {
     /// Address of the HTTP API; port 0 picks a free port.
     #[arg(long, env = "ASSETD_HTTP_ADDR", default_value = "127.0.0.1:8080")]
     pub http_addr: SocketAddr,
+    /// Address of the gateway's gRPC server (streaming uploads for internal callers); port 0
+    /// picks a free port.
+    #[arg(
+        long,
+        env = "ASSETD_GATEWAY_GRPC_ADDR",
+        default_value = "127.0.0.1:50052"
+    )]
+    pub gateway_grpc_addr: SocketAddr,
     /// Base URL clients reach this gateway at, used in `fileUrl` when the gateway serves objects
     /// (filesystem storage). Defaults to `http://` plus the bound HTTP address.
     #[arg(long, env = "ASSETD_PUBLIC_URL")]

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod catalog_client;
 pub mod config;
 mod files;
+pub mod grpc;
 mod json_body;
 mod observe;
 mod paging;

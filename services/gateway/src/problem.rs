@@ -38,6 +38,9 @@ pub enum ApiError {
     ProjectNotFound,
     #[error("No asset with this id.")]
     AssetNotFound,
+    /// Only internal (gRPC) callers name an account; HTTP callers' keys always have one.
+    #[error("No account with this id.")]
+    AccountNotFound,
     #[error("No such file.")]
     FileNotFound,
     #[error("No such route.")]
@@ -160,6 +163,12 @@ impl ApiError {
                 "NOT_FOUND",
                 "ASSET_NOT_FOUND",
                 "Asset not found",
+            ),
+            Self::AccountNotFound => (
+                S::NOT_FOUND,
+                "NOT_FOUND",
+                "ACCOUNT_NOT_FOUND",
+                "Account not found",
             ),
             Self::FileNotFound => (
                 S::NOT_FOUND,

@@ -29,23 +29,19 @@ use crate::{
 /// Longest accepted `x-file-name`, in characters.
 pub const FILE_NAME_MAX_CHARS: usize = 512;
 
-/// What the headers say about an upload, checked before any body byte is read.
+/// What the headers (or a gRPC upload's metadata) say about an upload, checked before any body
+/// byte is read.
 #[derive(Debug)]
-struct UploadHeaders {
-    filename: String,
-    project_id: Option<String>,
-    declared_len: Option<u64>,
+pub(crate) struct UploadHeaders {
+    pub filename: String,
+    pub project_id: Option<String>,
+    pub declared_len: Option<u64>,
     /// The client's `x-request-id`, or a new one; follows the asset into its probe job.
-    request_id: String,
+    pub request_id: String,
 }
 
-fn parse_headers(headers: &HeaderMap) -> Result<UploadHeaders, ApiError> {
-    let raw = headers
-        .get("x-file-name")
-        .ok_or(ApiError::FileNameInvalid("is required"))?;
-    // Header values are bytes; clients send UTF-8 (percent-encoding is not part of the contract).
-    let filename = std::str::from_utf8(raw.as_bytes())
-        .map_err(|_| ApiError::FileNameInvalid("must be UTF-8"))?;
+/// The file name, trimmed, if it follows the rules of `x-file-name`.
+pub(crate) fn check_file_name(filename: &str) -> Result<String, ApiError> {
     let filename = filename.trim();
     if filename.is_empty() {
         return Err(ApiError::FileNameInvalid("must not be empty"));
@@ -58,29 +54,44 @@ fn parse_headers(headers: &HeaderMap) -> Result<UploadHeaders, ApiError> {
             "must not contain control characters",
         ));
     }
+    Ok(filename.to_owned())
+}
+
+/// The canonical form of a project id, if it is a UUID.
+pub(crate) fn check_project_id(text: &str) -> Result<String, ApiError> {
+    let id = Uuid::parse_str(text.trim()).map_err(|_| ApiError::ProjectIdInvalid)?;
+    Ok(id.hyphenated().to_string())
+}
+
+/// The caller's request id if usable, else a new one.
+pub(crate) fn request_id_or_new(given: Option<&str>) -> String {
+    given
+        .map(str::trim)
+        .filter(|id| !id.is_empty() && id.len() <= 128)
+        .map_or_else(|| Uuid::new_v4().simple().to_string(), str::to_owned)
+}
+
+fn parse_headers(headers: &HeaderMap) -> Result<UploadHeaders, ApiError> {
+    let raw = headers
+        .get("x-file-name")
+        .ok_or(ApiError::FileNameInvalid("is required"))?;
+    // Header values are bytes; clients send UTF-8 (percent-encoding is not part of the contract).
+    let filename = std::str::from_utf8(raw.as_bytes())
+        .map_err(|_| ApiError::FileNameInvalid("must be UTF-8"))?;
+    let filename = check_file_name(filename)?;
     let project_id = match headers.get("x-project-id") {
         None => None,
-        Some(value) => {
-            let text = value
-                .to_str()
-                .map_err(|_| ApiError::ProjectIdInvalid)?
-                .trim();
-            let id = Uuid::parse_str(text).map_err(|_| ApiError::ProjectIdInvalid)?;
-            Some(id.hyphenated().to_string())
-        }
+        Some(value) => Some(check_project_id(
+            value.to_str().map_err(|_| ApiError::ProjectIdInvalid)?,
+        )?),
     };
     let declared_len = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    let request_id = headers
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|id| !id.is_empty() && id.len() <= 128)
-        .map_or_else(|| Uuid::new_v4().simple().to_string(), str::to_owned);
+    let request_id = request_id_or_new(headers.get("x-request-id").and_then(|v| v.to_str().ok()));
     Ok(UploadHeaders {
-        filename: filename.to_owned(),
+        filename,
         project_id,
         declared_len,
         request_id,
@@ -94,6 +105,27 @@ pub async fn upload(
     body: Body,
 ) -> Result<(StatusCode, Json<Envelope<AssetBody>>), ApiError> {
     let upload = parse_headers(&headers)?;
+    let asset = accept(&state, account.account_id, upload, body.into_data_stream()).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Envelope::new(AssetBody::render(&state, asset).await?)),
+    ))
+}
+
+/// The one upload core behind `POST /v1/uploads` and the gRPC `Upload`: refuses what the
+/// metadata already rules out, then stores the body and records the asset for `account_id`.
+/// A body stream that fails (client gone, broken stream) is an incomplete upload; whatever
+/// happens, nothing is left behind but a recorded asset.
+pub(crate) async fn accept<S, E>(
+    state: &AppState,
+    account_id: String,
+    upload: UploadHeaders,
+    body: S,
+) -> Result<assetd_proto::catalog::v1::Asset, ApiError>
+where
+    S: futures::Stream<Item = Result<Bytes, E>> + Unpin + Send + 'static,
+    E: Send + 'static,
+{
     match upload.declared_len {
         Some(0) => return Err(ApiError::BodyEmpty),
         Some(len) if len > state.limits.largest() => {
@@ -111,7 +143,7 @@ pub async fn upload(
             .catalog
             .clone()
             .get_project(GetProjectRequest {
-                account_id: account.account_id.clone(),
+                account_id: account_id.clone(),
                 project_id: project_id.clone(),
             })
             .await
@@ -120,16 +152,12 @@ pub async fn upload(
     // The body is consumed in a task of its own: if the client hangs up, the connection's future
     // is dropped, but this task still runs to the end and removes what it wrote.
     let request_id = upload.request_id.clone();
-    let work = REQUEST_ID.scope(request_id, store(state.clone(), account, upload, body));
+    let work = REQUEST_ID.scope(request_id, store(state.clone(), account_id, upload, body));
     let task = tokio::spawn(work.instrument(tracing::Span::current()));
-    let asset = task.await.map_err(|err| {
+    task.await.map_err(|err| {
         tracing::error!(error = %err, "upload task failed");
         ApiError::Internal
-    })??;
-    Ok((
-        StatusCode::CREATED,
-        Json(Envelope::new(AssetBody::render(&state, asset).await?)),
-    ))
+    })?
 }
 
 fn mib(bytes: u64) -> u64 {
@@ -141,14 +169,12 @@ fn storage_error(err: StorageError) -> ApiError {
     ApiError::Unavailable("Storage")
 }
 
-async fn store(
+async fn store<E>(
     state: AppState,
-    account: Account,
+    account_id: String,
     upload: UploadHeaders,
-    body: Body,
+    mut stream: impl futures::Stream<Item = Result<Bytes, E>> + Unpin,
 ) -> Result<assetd_proto::catalog::v1::Asset, ApiError> {
-    let mut stream = body.into_data_stream();
-
     // 1. Enough leading bytes to tell the format, and no more.
     let mut prefix = BytesMut::new();
     let mut ended = false;
@@ -177,7 +203,7 @@ async fn store(
 
     // 2. Stream everything into storage under a key made only of ids.
     let asset_id = Uuid::new_v4().hyphenated().to_string();
-    let key = format!("assets/{}/{asset_id}.{}", account.account_id, format.ext);
+    let key = format!("assets/{account_id}/{asset_id}.{}", format.ext);
     let mut writer = state.storage.writer(&key).await.map_err(storage_error)?;
     let written = copy_body(
         &mut writer,
@@ -211,7 +237,7 @@ async fn store(
 
     // 3. Record it; without a record the object must not stay.
     let request = CreateAssetRequest {
-        account_id: account.account_id,
+        account_id,
         asset_id,
         kind: format.kind.into(),
         source: "UPLOAD".to_owned(),
@@ -246,10 +272,10 @@ async fn store(
 
 /// Writes the prefix and the rest of the body, enforcing the limit at the byte that crosses it.
 /// Returns the size and the lowercase hex SHA-256.
-async fn copy_body(
+async fn copy_body<E>(
     writer: &mut opendal::Writer,
     prefix: Bytes,
-    stream: &mut (impl futures::Stream<Item = Result<Bytes, axum::Error>> + Unpin),
+    stream: &mut (impl futures::Stream<Item = Result<Bytes, E>> + Unpin),
     ended: bool,
     limit: u64,
     too_large: ApiError,

@@ -5,6 +5,7 @@ pub mod amqp;
 pub mod grpc_error;
 pub mod grpc_metrics;
 pub mod secret;
+pub mod service_token;
 pub mod shutdown;
 pub mod storage;
 pub mod telemetry;

@@ -32,9 +32,10 @@ seed fuzz_audio '*.mp3' '*.aac' '*.flac' '*.ogg' '*.opus' '*.wav' '*.m4a'
 status=0
 for target in fuzz_image fuzz_mp4 fuzz_matroska fuzz_audio; do
   echo "== $target for ${SECONDS_PER_TARGET}s"
+  cargo +nightly fuzz build "$target"
   if ! cargo +nightly fuzz run "$target" "corpus/$target" -- \
     -max_total_time="$SECONDS_PER_TARGET" -max_len=65536 -timeout=10 -rss_limit_mb=2048; then
-    echo "!! $target found a crash (see artifacts/$target)" >&2
+    echo "!! $target failed: a crash, leak or timeout (inputs in artifacts/$target)" >&2
     status=1
   fi
 done

@@ -313,3 +313,31 @@ fn matroska_without_duration_finds_the_last_cluster() {
         "{got:?}"
     );
 }
+
+#[test]
+fn live_webm_with_unknown_size_clusters() {
+    // webm_live.webm has an unknown-size Segment and no Duration; turn every cluster's 2-byte
+    // size into the 2-byte "unknown" value too, as MediaRecorder streams have.
+    let mut data = std::fs::read(media_dir().join("webm_live.webm")).expect("read");
+    let mut patched = 0;
+    let mut at = 0;
+    while let Some(i) = data[at..]
+        .windows(4)
+        .position(|w| w == [0x1F, 0x43, 0xB6, 0x75])
+    {
+        let size = at + i + 4;
+        if data[size] & 0xC0 == 0x40 {
+            data[size] = 0x7F;
+            data[size + 1] = 0xFF;
+            patched += 1;
+        }
+        at = size;
+    }
+    assert!(patched > 1, "clusters patched: {patched}");
+    let got = probe(&MemSource::new(data), Kind::Video, &Budget::default()).expect("probes");
+    assert_eq!((got.width, got.height), (Some(64), Some(36)));
+    assert!(
+        (got.duration.expect("duration") - 2.0).abs() < 0.05,
+        "{got:?}"
+    );
+}

@@ -1,0 +1,227 @@
+//! The gateway's gRPC server for internal callers: the client-streaming `Upload`, on the same
+//! upload core (validation, limits, cleanup) as `POST /v1/uploads`, plus standard health and
+//! reflection. Internal callers are trusted by the service token and name the account.
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
+};
+
+use assetd_platform::{
+    grpc_error, grpc_metrics::GrpcMetricsLayer, service_token::RequireServiceToken,
+};
+use assetd_proto::gateway::v1::{
+    self as pb,
+    gateway_service_server::{GatewayService, GatewayServiceServer},
+    upload_request::Part,
+};
+use bytes::Bytes;
+use futures::StreamExt;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+use tonic::{Code, Request, Response, Status, Streaming};
+use tonic_health::ServingStatus;
+use uuid::Uuid;
+
+use crate::{
+    app::AppState,
+    asset_body,
+    problem::ApiError,
+    upload::{self, UploadHeaders},
+};
+
+/// The full name of the gateway service, as gRPC health and reflection know it.
+pub const GATEWAY_SERVICE: &str = "assetd.gateway.v1.GatewayService";
+
+/// Reasons of the errors only a stream of messages can make.
+pub const METADATA_REQUIRED: &str = "UPLOAD_METADATA_REQUIRED";
+pub const STREAM_INVALID: &str = "UPLOAD_STREAM_INVALID";
+
+/// The gRPC status of an API error: its `errorCode` becomes the ErrorInfo reason. Exhaustive,
+/// so a new error forces a decision here.
+pub fn status(err: &ApiError) -> Status {
+    let code = match err {
+        ApiError::KeyInvalid => Code::Unauthenticated,
+        ApiError::AccessForbidden => Code::PermissionDenied,
+        ApiError::FileNameInvalid(_)
+        | ApiError::ProjectIdInvalid
+        | ApiError::BodyEmpty
+        | ApiError::TypeUnsupported
+        | ApiError::Incomplete { .. }
+        | ApiError::IdInvalid(_)
+        | ApiError::BodyInvalid(_)
+        | ApiError::QueryInvalid
+        | ApiError::ProjectTitleInvalid(_)
+        | ApiError::ProjectDescriptionInvalid(_)
+        | ApiError::EditorStateInvalid
+        | ApiError::StateSchemaVersionUnsupported
+        | ApiError::PageSizeInvalid { .. }
+        | ApiError::PageCursorInvalid
+        | ApiError::AssetIdInvalid
+        | ApiError::IdempotencyKeyInvalid => Code::InvalidArgument,
+        ApiError::TooLarge { .. } | ApiError::BodyTooLarge { .. } => Code::ResourceExhausted,
+        ApiError::ProjectNotFound
+        | ApiError::AssetNotFound
+        | ApiError::AccountNotFound
+        | ApiError::FileNotFound
+        | ApiError::NotFound
+        | ApiError::BindingNotFound => Code::NotFound,
+        ApiError::RangeNotSatisfiable { .. } => Code::OutOfRange,
+        ApiError::AssetReferenced => Code::FailedPrecondition,
+        ApiError::IdempotencyKeyReused => Code::AlreadyExists,
+        ApiError::MethodNotAllowed => Code::Unimplemented,
+        ApiError::Unavailable(_) => Code::Unavailable,
+        ApiError::Internal => Code::Internal,
+    };
+    grpc_error::status(code, err.error_code(), err.to_string())
+}
+
+#[derive(Clone, Debug)]
+pub struct Gateway {
+    state: AppState,
+}
+
+impl Gateway {
+    pub fn new(state: AppState) -> Self {
+        Self { state }
+    }
+}
+
+fn metadata_required() -> Status {
+    grpc_error::status(
+        Code::InvalidArgument,
+        METADATA_REQUIRED,
+        "the first message of an upload must be its metadata",
+    )
+}
+
+/// The metadata, checked like the HTTP headers are.
+fn upload_headers(
+    metadata: pb::UploadMetadata,
+    header_request_id: Option<&str>,
+) -> Result<(String, UploadHeaders), ApiError> {
+    let account_id = Uuid::parse_str(metadata.account_id.trim())
+        .map_err(|_| ApiError::IdInvalid("account_id"))?
+        .hyphenated()
+        .to_string();
+    let headers = UploadHeaders {
+        filename: upload::check_file_name(&metadata.filename)?,
+        project_id: metadata
+            .project_id
+            .as_deref()
+            .map(upload::check_project_id)
+            .transpose()?,
+        declared_len: metadata.size,
+        request_id: upload::request_id_or_new(metadata.request_id.as_deref().or(header_request_id)),
+    };
+    Ok((account_id, headers))
+}
+
+#[tonic::async_trait]
+impl GatewayService for Gateway {
+    async fn upload(
+        &self,
+        request: Request<Streaming<pb::UploadRequest>>,
+    ) -> Result<Response<pb::UploadResponse>, Status> {
+        let header_request_id = request
+            .metadata()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let mut messages = request.into_inner();
+        let metadata = match messages.message().await? {
+            Some(pb::UploadRequest {
+                part: Some(Part::Metadata(metadata)),
+            }) => metadata,
+            _ => return Err(metadata_required()),
+        };
+        let (account_id, headers) =
+            upload_headers(metadata, header_request_id.as_deref()).map_err(|err| status(&err))?;
+
+        // After the metadata, only chunks: anything else breaks the stream off (and is reported
+        // as such instead of as an incomplete upload).
+        let misplaced = Arc::new(AtomicBool::new(false));
+        let chunks = {
+            let misplaced = misplaced.clone();
+            messages.map(move |message| match message {
+                Ok(pb::UploadRequest {
+                    part: Some(Part::Chunk(chunk)),
+                }) => Ok(Bytes::from(chunk)),
+                Ok(_) => {
+                    misplaced.store(true, Ordering::SeqCst);
+                    Err(())
+                }
+                Err(_) => Err(()),
+            })
+        };
+        let stored = upload::accept(&self.state, account_id, headers, chunks).await;
+        let asset = match stored {
+            Ok(asset) => asset,
+            Err(ApiError::Incomplete { .. }) if misplaced.load(Ordering::SeqCst) => {
+                return Err(grpc_error::status(
+                    Code::InvalidArgument,
+                    STREAM_INVALID,
+                    "after the metadata, every message of an upload must be a chunk",
+                ));
+            }
+            Err(err) => return Err(status(&err)),
+        };
+        let file_url = asset_body::file_url(&self.state, &asset.file_key)
+            .await
+            .map_err(|err| status(&err))?;
+        Ok(Response::new(pb::UploadResponse {
+            asset: Some(asset),
+            file_url,
+        }))
+    }
+}
+
+/// Serves the gateway's gRPC on `listener` until `shutdown` is cancelled (health turns
+/// NOT_SERVING first; uploads in flight finish or are cut with the HTTP ones).
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    service_token: RequireServiceToken,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let (health, health_service) = tonic_health::server::health_reporter();
+    for name in ["", GATEWAY_SERVICE] {
+        health
+            .set_service_status(name, ServingStatus::Serving)
+            .await;
+    }
+    {
+        let (health, shutdown) = (health.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            shutdown.cancelled().await;
+            for name in ["", GATEWAY_SERVICE] {
+                health
+                    .set_service_status(name, ServingStatus::NotServing)
+                    .await;
+            }
+        });
+    }
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(assetd_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .with_service_name(GATEWAY_SERVICE)
+        .with_service_name("grpc.health.v1.Health")
+        .build_v1()?;
+
+    let addr = listener.local_addr()?;
+    service_token.warn_if_open(addr, "gateway");
+    tracing::info!(%addr, "gateway gRPC listening");
+    tonic::transport::Server::builder()
+        .layer(GrpcMetricsLayer)
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(GatewayServiceServer::with_interceptor(
+            Gateway::new(state),
+            service_token,
+        ))
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled_owned())
+        .await?;
+    tracing::info!("gateway gRPC stopped");
+    Ok(())
+}
