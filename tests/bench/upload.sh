@@ -13,6 +13,11 @@
 # Only 127.0.0.1 is contacted. Everything it starts or creates is removed on exit.
 set -euo pipefail
 
+INVOCATION=""
+for v in ASSETD_SRC CARGO_TARGET_DIR SIZE_MIB REPS PG_SECS PG_CONC SKIP_BUILD PERF BENCH_TMP RSS_AFTER_SECS; do
+    if [[ -n ${!v:-} ]]; then INVOCATION+="$v=${!v} "; fi
+done
+INVOCATION+="bash tests/bench/upload.sh"
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 RESULTS=${RESULTS:-$HERE/RESULTS.md}
@@ -519,6 +524,12 @@ done
 ROWS_AFTER=$(psql -qtA -d "$PG_DB" -c "SELECT count(*) FROM assets WHERE filename = 'a.png'")
 OBJECTS=$(find "$PG_DIR/objects" -type f -name '*.png' | wc -l)
 ROWS_NEW=$((ROWS_AFTER - ROWS_BEFORE))
+# How fast the embedded prober (if any) works off its backlog once the load has stopped.
+probe_done() { psql -qtA -d "$PG_DB" -c "SELECT count(*) FROM assets WHERE filename = 'a.png' AND probe_status <> 'pending'"; }
+DRAIN0=$(probe_done)
+sleep 10
+DRAIN1=$(probe_done)
+DRAIN_RATE=$(calc "($DRAIN1 - $DRAIN0) / 10" 1)
 PROBE_STATES=$(psql -qtA -F ' ' -d "$PG_DB" -c "SELECT probe_status, count(*) FROM assets WHERE filename = 'a.png' GROUP BY 1 ORDER BY 1" |
     awk '{ printf "%s%s %s", sep, $2, $1; sep = ", " }')
 PG_PROBLEMS=$(log_problems "$PG_DIR/serve.log")
@@ -580,6 +591,7 @@ repetitions; MB = 10^6 bytes. All traffic is to 127.0.0.1.
 | scratch filesystem | $(df --output=source,fstype "$WORK" | tail -1 | tr -s ' ') (payloads, assetd objects, nginx body files, dd output) |
 | tools | $("$NGINX" -v 2>&1 | sed 's/.*: //'), $(wrk -v 2>&1 | head -1 | awk '{ print $1, $2 }'), curl $(curl --version | awk 'NR == 1 { print $2 }'), $(openssl version | awk '{ print $1, $2 }'), PostgreSQL $(psql -qtA -d "$PG_ADMIN_DB" -c 'SHOW server_version' | awk '{ print $1 }') |
 | load average (1/5/15 min) when measuring began / when it ended | $LOAD_START / $(cut -d' ' -f1-3 /proc/loadavg) (a load far above $(nproc) means other work shared the cores) |
+| invocation | \`$INVOCATION\` |
 | runtime | $MEASURE_MIN min of measuring; $RUNTIME min including the build step (plus the final clean-up) |
 
 ## 1. ${SIZE_MIB} MiB upload throughput (filesystem storage, SQLite)
@@ -683,7 +695,8 @@ Target: 0 non-201 responses → **$( ((W_ERR_TOTAL == 0)) && echo PASS || echo M
 Consistency: wrk counted $W_CREATED_TOTAL responses 201; during the wrk runs the assets table gained
 $ROWS_NEW assetd rows (requests still in flight when wrk stops are recorded but not counted by wrk, at
 most $PG_CONC per run); the storage holds $OBJECTS objects, which is those rows plus 20 warm-up uploads.
-Probe status of assetd's rows when the last run ended: $PROBE_STATES. Log problems: $PG_PROBLEMS lines.
+Probe status of assetd's rows 10 s after the last run ended: $PROBE_STATES; in those 10 s of no load,
+$DRAIN_RATE probes per second finished. Log problems: $PG_PROBLEMS lines.
 EOF
 } >"$RESULTS"
 log "wrote $RESULTS (run took $RUNTIME min)"

@@ -2,6 +2,7 @@
 
 mod api;
 mod bad_input;
+mod docs;
 mod grpc;
 mod ops;
 mod outage;

@@ -51,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/assets/{asset_id}", get(assets::get_asset))
         .route("/files/{*key}", get(files::serve_file))
         .merge(crate::routes::routes())
+        .merge(crate::openapi::routes())
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .fallback(|| async { ApiError::NotFound })
         .layer(axum::middleware::from_fn(crate::observe::observe))

@@ -6,11 +6,16 @@ use serde::Serialize;
 
 use crate::{app::AppState, problem::ApiError, rfc3339};
 
-#[derive(Debug, Serialize)]
+/// An asset. All 11 Indream fields are always present (`source`, `size`, `width`, `height`,
+/// `duration` may be null); `probeStatus`, `probeError`, `sha256` and `createdAt` are extras.
+/// `width`, `height` and `duration` are null until `probeStatus` is `ready`, never a made-up 0.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AssetBody {
+    #[schema(format = Uuid)]
     pub asset_id: String,
     #[serde(rename = "type")]
+    #[schema(value_type = crate::openapi::AssetType)]
     pub kind: &'static str,
     pub source: Option<String>,
     pub filename: String,
@@ -21,6 +26,7 @@ pub struct AssetBody {
     pub width: Option<u32>,
     pub height: Option<u32>,
     pub duration: Option<f64>,
+    #[schema(value_type = crate::openapi::ProbeStatus)]
     pub probe_status: &'static str,
     pub probe_error: Option<String>,
     pub sha256: String,

@@ -15,6 +15,17 @@ use crate::{
     problem::ApiError,
 };
 
+#[utoipa::path(
+    get,
+    path = "/v1/assets/{assetId}",
+    tag = "assets",
+    description = crate::openapi::ASSET_DESCRIPTION,
+    params(("assetId" = uuid::Uuid, Path, description = "The asset's id.")),
+    responses(
+        (status = 200, description = "The asset.", body = crate::openapi::AssetEnvelope),
+        crate::openapi::GetAssetErrors,
+    ),
+)]
 pub async fn get_asset(
     State(state): State<AppState>,
     account: Account,
@@ -34,7 +45,7 @@ pub async fn get_asset(
     Ok(Json(Envelope::new(AssetBody::render(&state, asset).await?)))
 }
 
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AssetDeleted {
     pub asset_id: String,
@@ -47,6 +58,17 @@ pub struct AssetDeleted {
 /// the object is removed right after. A storage failure then does not fail the request (the
 /// asset is gone either way) but is logged at error level with the key, for a later sweep.
 /// Both steps run in a task of their own, so a client hanging up cannot leave the object behind.
+#[utoipa::path(
+    delete,
+    path = "/v1/assets/{assetId}",
+    tag = "assets",
+    description = crate::openapi::ASSET_DELETE_DESCRIPTION,
+    params(("assetId" = uuid::Uuid, Path, description = "The asset's id.")),
+    responses(
+        (status = 200, description = "Deleted.", body = crate::openapi::AssetDeletedEnvelope),
+        crate::openapi::DeleteAssetErrors,
+    ),
+)]
 pub async fn delete_asset(
     State(state): State<AppState>,
     account: Account,

@@ -28,14 +28,14 @@ const PROJECT_ASSETS_PAGE: PageRule = PageRule {
     unprocessable: true,
 };
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Binding {
     pub project_id: String,
     pub asset_id: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BindingDeleted {
     pub project_id: String,
@@ -43,6 +43,21 @@ pub struct BindingDeleted {
     pub deleted: bool,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/projects/{projectId}/assets",
+    tag = "project assets",
+    description = crate::openapi::PROJECT_ASSETS_DESCRIPTION,
+    params(
+        ("projectId" = uuid::Uuid, Path, description = "The project's id."),
+        ("pageSize" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100; default 80."),
+        ("pageCursor" = Option<String>, Query, description = "The previous page's `meta.nextPageCursor`; omit for the first page."),
+    ),
+    responses(
+        (status = 200, description = "A page of the project's assets.", body = crate::openapi::AssetListEnvelope),
+        crate::openapi::ListProjectAssetsErrors,
+    ),
+)]
 pub async fn list(
     State(state): State<AppState>,
     account: Account,
@@ -74,6 +89,18 @@ pub async fn list(
 }
 
 /// Binding an asset already in the project answers 201 again (idempotent).
+#[utoipa::path(
+    post,
+    path = "/v1/projects/{projectId}/assets",
+    tag = "project assets",
+    description = crate::openapi::BIND_DESCRIPTION,
+    params(("projectId" = uuid::Uuid, Path, description = "The project's id.")),
+    request_body(content = crate::openapi::BindAsset, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Bound (again).", body = crate::openapi::BindingEnvelope),
+        crate::openapi::BindErrors,
+    ),
+)]
 pub async fn bind(
     State(state): State<AppState>,
     account: Account,
@@ -107,6 +134,17 @@ pub async fn bind(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/projects/{projectId}/assets/{assetId}",
+    tag = "project assets",
+    description = "Removes the asset from the project; the asset itself is kept. A missing binding is 404.",
+    params(("projectId" = uuid::Uuid, Path, description = "The project's id."), ("assetId" = uuid::Uuid, Path, description = "The asset's id.")),
+    responses(
+        (status = 200, description = "Unbound.", body = crate::openapi::BindingDeletedEnvelope),
+        crate::openapi::UnbindErrors,
+    ),
+)]
 pub async fn unbind(
     State(state): State<AppState>,
     account: Account,

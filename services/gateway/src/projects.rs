@@ -35,7 +35,7 @@ const PROJECTS_PAGE: PageRule = PageRule {
     unprocessable: false,
 };
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProjectSummary {
     pub project_id: String,
@@ -57,16 +57,17 @@ impl From<&pb::Project> for ProjectSummary {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProjectDetail {
     #[serde(flatten)]
     pub summary: ProjectSummary,
+    #[schema(value_type = Object)]
     pub editor_state: Value,
     pub state_schema_version: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProjectMetadata {
     pub project_id: String,
@@ -75,7 +76,7 @@ pub struct ProjectMetadata {
     pub updated_at: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProjectDeleted {
     pub project_id: String,
@@ -151,6 +152,20 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     Ok(Some(key.to_owned()))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/projects",
+    tag = "projects",
+    description = crate::openapi::PROJECT_CREATE_DESCRIPTION,
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 printable ASCII characters: replays the first completed response for the same body."),
+    ),
+    request_body(content = crate::openapi::CreateProject, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The project's summary.", body = crate::openapi::ProjectSummaryEnvelope),
+        crate::openapi::CreateProjectErrors,
+    ),
+)]
 pub async fn create(
     State(state): State<AppState>,
     account: Account,
@@ -185,6 +200,20 @@ pub async fn create(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/projects",
+    tag = "projects",
+    description = crate::openapi::PROJECT_LIST_DESCRIPTION,
+    params(
+        ("pageSize" = Option<u32>, Query, minimum = 1, maximum = 50, description = "Page size, 1 to 50; default 20."),
+        ("pageCursor" = Option<String>, Query, description = "The previous page's `meta.nextPageCursor`; omit for the first page."),
+    ),
+    responses(
+        (status = 200, description = "A page of project summaries.", body = crate::openapi::ProjectListEnvelope),
+        crate::openapi::ListProjectsErrors,
+    ),
+)]
 pub async fn list(
     State(state): State<AppState>,
     account: Account,
@@ -208,6 +237,17 @@ pub async fn list(
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/projects/{projectId}",
+    tag = "projects",
+    description = "The project with its editor state.",
+    params(("projectId" = uuid::Uuid, Path, description = "The project's id.")),
+    responses(
+        (status = 200, description = "The project's detail.", body = crate::openapi::ProjectDetailEnvelope),
+        crate::openapi::ProjectErrors,
+    ),
+)]
 pub async fn get(
     State(state): State<AppState>,
     account: Account,
@@ -235,6 +275,18 @@ pub async fn get(
     })))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/v1/projects/{projectId}",
+    tag = "projects",
+    description = crate::openapi::PROJECT_UPDATE_DESCRIPTION,
+    params(("projectId" = uuid::Uuid, Path, description = "The project's id.")),
+    request_body(content = crate::openapi::UpdateProject, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The project's metadata after the change.", body = crate::openapi::ProjectMetadataEnvelope),
+        crate::openapi::UpdateProjectErrors,
+    ),
+)]
 pub async fn update(
     State(state): State<AppState>,
     account: Account,
@@ -265,6 +317,17 @@ pub async fn update(
     })))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/projects/{projectId}",
+    tag = "projects",
+    description = "Deletes the project; its assets are unbound and kept.",
+    params(("projectId" = uuid::Uuid, Path, description = "The project's id.")),
+    responses(
+        (status = 200, description = "Deleted.", body = crate::openapi::ProjectDeletedEnvelope),
+        crate::openapi::ProjectErrors,
+    ),
+)]
 pub async fn delete(
     State(state): State<AppState>,
     account: Account,

@@ -98,6 +98,25 @@ fn parse_headers(headers: &HeaderMap) -> Result<UploadHeaders, ApiError> {
     })
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/uploads",
+    tag = "uploads",
+    description = crate::openapi::UPLOAD_DESCRIPTION,
+    params(
+        ("x-file-name" = String, Header, description = "The file's name: 1 to 512 characters, UTF-8, no control characters."),
+        ("x-project-id" = Option<uuid::Uuid>, Header, description = "Binds the new asset to this project of the account in the same operation."),
+    ),
+    request_body(
+        content = inline(crate::openapi::UploadFile),
+        content_type = "application/octet-stream",
+        description = "The file's raw bytes (not multipart). Send `Content-Type` as the file's MIME type or `application/octet-stream`; the format is decided from the bytes.",
+    ),
+    responses(
+        (status = 201, description = "The asset, recorded before probing: `probeStatus` is `pending`, `width`, `height`, `duration` are null.", body = crate::openapi::AssetEnvelope),
+        crate::openapi::UploadErrors,
+    ),
+)]
 pub async fn upload(
     State(state): State<AppState>,
     account: Account,
@@ -272,6 +291,14 @@ async fn store<E>(
 
 /// Writes the prefix and the rest of the body, enforcing the limit at the byte that crosses it.
 /// Returns the size and the lowercase hex SHA-256.
+/// Chunks read ahead of the storage write; bounds the memory one upload holds besides the
+/// writer's own buffer.
+const READ_AHEAD_CHUNKS: usize = 8;
+
+/// Writes the prefix and the rest of the body, enforcing the limit at the byte that crosses it.
+/// Reading (and hashing) runs concurrently with the storage writes, through a small bounded
+/// queue, so the socket keeps flowing while a write is in progress. Returns the size and the
+/// lowercase hex SHA-256.
 async fn copy_body<E>(
     writer: &mut opendal::Writer,
     prefix: Bytes,
@@ -281,36 +308,53 @@ async fn copy_body<E>(
     too_large: ApiError,
     cut: &CancellationToken,
 ) -> Result<(u64, String), ApiError> {
-    let mut hasher = Sha256::new();
-    let mut size = prefix.len() as u64;
-    hasher.update(&prefix);
-    writer
-        .write(prefix)
-        .await
-        .map_err(|err| storage_error(err.into()))?;
-    if !ended {
-        loop {
-            let next = tokio::select! {
-                next = stream.next() => next,
-                () = cut.cancelled() => {
-                    tracing::warn!(received = size, "upload cut by the shutdown deadline");
-                    return Err(ApiError::Unavailable("The server is shutting down; this upload"));
+    let (queue, mut queued) = tokio::sync::mpsc::channel::<Bytes>(READ_AHEAD_CHUNKS);
+    let read = async move {
+        let mut hasher = Sha256::new();
+        let mut size = prefix.len() as u64;
+        hasher.update(&prefix);
+        if queue.send(prefix).await.is_err() {
+            return Ok(None);
+        }
+        if !ended {
+            loop {
+                let next = tokio::select! {
+                    next = stream.next() => next,
+                    () = cut.cancelled() => {
+                        tracing::warn!(received = size, "upload cut by the shutdown deadline");
+                        return Err(ApiError::Unavailable("The server is shutting down; this upload"));
+                    }
+                };
+                let Some(chunk) = next else { break };
+                let chunk = chunk.map_err(|_| incomplete(size, None))?;
+                size += chunk.len() as u64;
+                if size > limit {
+                    return Err(too_large);
                 }
-            };
-            let Some(chunk) = next else { break };
-            let chunk = chunk.map_err(|_| incomplete(size, None))?;
-            size += chunk.len() as u64;
-            if size > limit {
-                return Err(too_large);
+                hasher.update(&chunk);
+                if queue.send(chunk).await.is_err() {
+                    // The writer stopped on an error, which it reports.
+                    return Ok(None);
+                }
             }
-            hasher.update(&chunk);
+        }
+        Ok(Some((size, hex::encode(hasher.finalize()))))
+    };
+    let write = async {
+        while let Some(chunk) = queued.recv().await {
             writer
                 .write(chunk)
                 .await
                 .map_err(|err| storage_error(err.into()))?;
         }
+        Ok::<(), ApiError>(())
+    };
+    let (read, written) = tokio::join!(read, write);
+    match (read?, written) {
+        (Some(done), Ok(())) => Ok(done),
+        (_, Err(err)) => Err(err),
+        (None, Ok(())) => Err(ApiError::Internal),
     }
-    Ok((size, hex::encode(hasher.finalize())))
 }
 
 fn incomplete(received: u64, expected: Option<u64>) -> ApiError {

@@ -98,7 +98,7 @@ pub enum PublicAccess {
 }
 
 /// Size of the buffer a writer fills before it writes to the backend.
-const FS_WRITE_CHUNK: usize = 256 * 1024;
+const FS_WRITE_CHUNK: usize = 1024 * 1024;
 /// S3 multipart parts must be at least 5 MiB; 8 MiB keeps memory per upload bounded.
 const S3_WRITE_CHUNK: usize = 8 * 1024 * 1024;
 

@@ -114,9 +114,9 @@ fn run(reader: &mut Reader<'_>, kind: Kind) -> Result<Probed, ProbeError> {
         Format::Matroska => container::matroska::probe(reader, kind == Kind::Video),
         Format::Mp3 => audio::mp3::probe(reader),
         Format::Adts => audio::adts::probe(reader),
-        Format::Flac => audio::flac::probe(reader),
-        Format::Ogg => audio::ogg::probe(reader),
-        Format::Wav => audio::wav::probe(reader),
+        Format::Flac => audio::probe_flac(reader),
+        Format::Ogg => audio::probe_ogg(reader),
+        Format::Wav => audio::probe_wav(reader),
         Format::Caption(name) => Ok(Probed::audio(name, None)),
     };
     result.map_err(|err| err.in_format(name))

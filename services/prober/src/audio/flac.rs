@@ -1,4 +1,7 @@
 //! FLAC: total samples and sample rate from STREAMINFO, the first metadata block.
+//!
+//! Not dispatched any more: [`crate::probe`] sends FLAC to symphonia (see [`crate::audio`]). Kept
+//! until it is removed together with `bin::be24`, its last user outside this module.
 
 use crate::audio::mp3::skip_id3v2;
 use crate::bin::{be24, be32, ratio};

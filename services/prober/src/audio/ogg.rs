@@ -1,5 +1,6 @@
-//! Ogg Vorbis and Opus: the codec and its rate (or Opus pre-skip) from the first page's packet,
-//! and the duration from the granule position of the stream's last page, found in the tail.
+//! Ogg Opus (and the codec check for every Ogg file): the rate and Opus pre-skip from the first
+//! page's packet, and the duration from the granule position of the stream's last page, found in
+//! the tail. Ogg Vorbis goes through symphonia (see [`crate::audio`]); [`probe`] still handles it.
 
 use crate::bin::{le16, le32, le64, ratio, sub};
 use crate::error::{ProbeError, malformed, unsupported};
@@ -9,11 +10,37 @@ use crate::reader::Reader;
 /// Tail windows searched for the last page (an Ogg page is at most ~64 KiB).
 const TAIL_WINDOWS: [u64; 2] = [128 * 1024, 1024 * 1024];
 
-pub fn probe(r: &mut Reader<'_>) -> Result<Probed, ProbeError> {
+/// The codecs probed in Ogg.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Codec {
+    Vorbis,
+    Opus,
+}
+
+/// The codec of the first logical stream, from its identification packet on the first page.
+pub fn codec(r: &mut Reader<'_>) -> Result<Codec, ProbeError> {
+    let (_, head, at) = first_page(r)?;
+    let packet = head.get(at..).unwrap_or_default();
+    if packet.starts_with(b"OpusHead") {
+        Ok(Codec::Opus)
+    } else if packet.starts_with(b"\x01vorbis") {
+        Ok(Codec::Vorbis)
+    } else {
+        Err(unsupported("codec other than Vorbis or Opus"))
+    }
+}
+
+/// The first page's stream serial, its bytes and where its first packet starts in them.
+fn first_page(r: &mut Reader<'_>) -> Result<(u32, Vec<u8>, usize), ProbeError> {
     let head = r.prefix_at(0, 27 + 255 + 64)?;
     let serial = le32(&head, 14).ok_or_else(|| malformed("truncated page"))?;
     let segments = usize::from(*head.get(26).ok_or_else(|| malformed("truncated page"))?);
-    let packet = head.get(27 + segments..).unwrap_or_default();
+    Ok((serial, head, 27 + segments))
+}
+
+pub fn probe(r: &mut Reader<'_>) -> Result<Probed, ProbeError> {
+    let (serial, head, at) = first_page(r)?;
+    let packet = head.get(at..).unwrap_or_default();
     let (format, rate, pre_skip) = if packet.starts_with(b"OpusHead") {
         ("opus", 48_000u64, u64::from(le16(packet, 10).unwrap_or(0)))
     } else if packet.starts_with(b"\x01vorbis") {

@@ -1,0 +1,639 @@
+//! The OpenAPI 3.1 document, generated with `utoipa` from the handlers' `#[utoipa::path]`
+//! annotations and the response structs' `ToSchema`; served at `GET /openapi.json` (no auth).
+//!
+//! This module holds what only the document needs: the envelope and problem schemas as the
+//! routes send them, the request bodies the handlers parse by hand, each route's error
+//! responses (with the `errorCode`s it can answer), the security schemes and the descriptions
+//! of the project's decisions.
+
+#![allow(dead_code)] // The types below only describe responses; they are never constructed.
+
+use std::sync::LazyLock;
+
+use axum::{
+    Router,
+    http::{HeaderValue, header},
+    response::IntoResponse,
+    routing::get,
+};
+use serde::Serialize;
+use utoipa::{
+    IntoResponses, Modify, OpenApi, ToSchema,
+    openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
+};
+
+use crate::{
+    app::AppState,
+    asset_body::AssetBody,
+    assets::AssetDeleted,
+    project_assets::{Binding, BindingDeleted},
+    projects::{ProjectDeleted, ProjectDetail, ProjectMetadata, ProjectSummary},
+};
+
+const API_DESCRIPTION: &str = "\
+assetd re-implements the Indream Open API routes for uploads, assets and the project bindings \
+they need.
+
+**Auth.** Every `/v1` route needs an API key, sent either as `x-api-key: KEY` (1.0 clients) or \
+as `Authorization: Bearer KEY` (1.1 clients). Everything is scoped to the key's account: another \
+account's asset or project answers 404, never 403.
+
+**Success bodies** are always `{\"data\": ..., \"meta\": {...}}`; `meta` is `{}` except on lists, \
+where it holds `nextPageCursor` (an opaque string, `null` on the last page).
+
+**Errors** are problem details (`application/problem+json`): `{\"type\", \"title\", \"status\", \
+\"detail\", \"errorCode\"}`. `type` is an UPPER_SNAKE category mirroring the status; `errorCode` \
+is the stable code to branch on. Every route can also answer 401 `OPEN_API_KEY_INVALID`, 403 \
+`OPEN_API_RUNTIME_ACCESS_FORBIDDEN` and 503 `SERVICE_UNAVAILABLE` (with `Retry-After`). Clients \
+should retry only 429 and 5xx, and never retry uploads automatically.";
+
+pub const UPLOAD_DESCRIPTION: &str = "\
+Uploads one file: the body is the file's raw bytes (not multipart). Answers 201 at once, before \
+any media probing.
+
+**Headers.** `x-file-name` (required, 1 to 512 characters, no control characters); \
+`x-project-id` (optional UUID: the asset is bound to that project in the same operation); \
+`Content-Type` the file's MIME type or `application/octet-stream`; `Content-Length` if known \
+(chunked bodies work too).
+
+**Accepted formats**, decided from the first bytes (the declared `Content-Type` is only used \
+where sniffing cannot tell, e.g. captions): PNG, JPEG, WebP, BMP, TIFF, AVIF, HEIF/HEIC \
+(`IMAGE`); GIF, animated or not (`GIF`); MP4, M4V, MOV, Matroska, WebM (`VIDEO`); MP3, M4A, \
+AAC, FLAC, Ogg Vorbis/Opus, WAV (`AUDIO`); SRT, ASS/SSA, LRC (`CAPTION`). Everything else, \
+JSON and Lottie included, is 422 `UPLOAD_FILE_TYPE_UNSUPPORTED`.
+
+**Limits** (configurable; defaults): images 50 MiB, video 800 MiB, audio 25 MiB, captions 10 MiB; \
+video and audio at most 30 minutes. A body over its limit is 413 `UPLOAD_TOO_LARGE`, from \
+`Content-Length` before reading, else at the byte that crosses it. Media the probe finds invalid \
+or too long ends with `probeStatus: failed` and a `probeError`, never a silent 0.
+
+A rejected or broken upload leaves no asset and no stored object behind.";
+
+pub const ASSET_DESCRIPTION: &str = "\
+One asset of the key's account. `width`, `height` and `duration` are `null` until \
+`probeStatus` is `ready` (still images and captions keep `duration` null; audio and captions \
+keep `width`/`height` null).";
+
+pub const ASSET_DELETE_DESCRIPTION: &str = "\
+Deletes an asset and its stored object. An asset bound to at least one live project is 409 \
+`ASSET_REFERENCED`: unbind it first. A deleted asset answers 404 afterwards.";
+
+pub const PROJECT_CREATE_DESCRIPTION: &str = "\
+Creates a project. `editorState` must be a JSON object (stored as sent); `stateSchemaVersion` \
+(or a 1.0 client's `stateVersion`) must be `\"v1\"`; `title` defaults to `\"\"`. \
+An `Idempotency-Key` (1 to 255 printable ASCII characters) replays the first completed \
+response for the same body; the same key with another body is 409 `IDEMPOTENCY_KEY_REUSED`. \
+JSON bodies are at most 1 MiB.";
+
+pub const PROJECT_LIST_DESCRIPTION: &str = "\
+The account's projects, newest first (by `createdAt`, ties by id), keyset paging: pass \
+`meta.nextPageCursor` as `pageCursor` for the next page.";
+
+pub const PROJECT_UPDATE_DESCRIPTION: &str = "\
+Changes only the fields sent: `title` (a string), `description` (a string, or null to clear it). \
+Other fields are ignored; `updatedAt` moves on every PATCH.";
+
+pub const PROJECT_ASSETS_DESCRIPTION: &str = "\
+The project's assets, newest binding first (ties by id), keyset paging. A bad `pageSize` is 422 \
+here (400 on `GET /v1/projects`), as the contract's route table lists.";
+
+pub const BIND_DESCRIPTION: &str = "\
+Binds an asset of the account to the project. Binding twice is an idempotent 201.";
+
+/// The generated document.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "assetd: Indream Open API (uploads, assets, projects)",
+        description = API_DESCRIPTION,
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    paths(
+        crate::upload::upload,
+        crate::assets::get_asset,
+        crate::assets::delete_asset,
+        crate::projects::create,
+        crate::projects::list,
+        crate::projects::get,
+        crate::projects::update,
+        crate::projects::delete,
+        crate::project_assets::list,
+        crate::project_assets::bind,
+        crate::project_assets::unbind,
+    ),
+    components(schemas(Problem, AssetType, ProbeStatus)),
+    modifiers(&SecuritySchemes),
+    security(("apiKey" = []), ("bearer" = [])),
+    tags(
+        (name = "uploads", description = "Uploading files."),
+        (name = "assets", description = "Reading and deleting assets."),
+        (name = "projects", description = "Projects, only what uploads need to bind to."),
+        (name = "project assets", description = "A project's assets."),
+    ),
+)]
+pub struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "apiKey",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "x-api-key",
+                "The API key (1.0 clients).",
+            ))),
+        );
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The same API key as `Authorization: Bearer KEY` (1.1 clients).",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The document as JSON, rendered once.
+pub static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
+    ApiDoc::openapi()
+        .to_pretty_json()
+        .unwrap_or_else(|err| format!("{{\"error\": \"{err}\"}}"))
+});
+
+/// `GET /openapi.json` and the interactive docs under `/docs` (see [`crate::docs`]); no auth.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/openapi.json", get(serve_document))
+        .merge(crate::docs::routes())
+}
+
+async fn serve_document() -> impl IntoResponse {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        DOCUMENT.as_str(),
+    )
+}
+
+/// The asset's kind (`type`).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum AssetType {
+    /// PNG, JPEG, WebP, BMP, TIFF, AVIF, HEIF/HEIC.
+    Image,
+    /// GIF, animated or not.
+    Gif,
+    /// MP4, M4V, MOV, Matroska, WebM.
+    Video,
+    /// MP3, M4A, AAC, FLAC, Ogg Vorbis/Opus, WAV.
+    Audio,
+    /// `.srt`, `.ass`/`.ssa`, `.lrc`.
+    Caption,
+}
+
+/// Whether the media probe has run: `pending` right after the upload, then `ready` (width,
+/// height and duration filled in as they apply) or `failed` (with `probeError`).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ProbeStatus {
+    Pending,
+    Ready,
+    Failed,
+}
+
+/// Problem details, sent as `application/problem+json` with every error.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Problem {
+    /// An UPPER_SNAKE category mirroring the status: `UNAUTHORIZED`, `FORBIDDEN`, `NOT_FOUND`,
+    /// `BAD_REQUEST`, `UNPROCESSABLE_CONTENT`, `CONFLICT`, `PAYLOAD_TOO_LARGE`, `RATE_LIMITED`,
+    /// `SERVICE_UNAVAILABLE`, `INTERNAL`, `METHOD_NOT_ALLOWED`.
+    #[serde(rename = "type")]
+    #[schema(example = "BAD_REQUEST")]
+    kind: String,
+    #[schema(example = "Invalid id")]
+    title: String,
+    #[schema(example = 400)]
+    status: u16,
+    /// A human-readable explanation; never internal error text.
+    #[schema(example = "assetId must be a UUID")]
+    detail: String,
+    /// The stable business code clients branch on.
+    #[schema(example = "ID_INVALID")]
+    error_code: String,
+}
+
+/// An empty `meta`.
+#[derive(Serialize, ToSchema)]
+pub struct EmptyMeta {}
+
+/// A list's `meta`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PageMeta {
+    /// Pass as `pageCursor` for the next page; `null` on the last page.
+    #[schema(required)]
+    next_page_cursor: Option<String>,
+}
+
+macro_rules! envelopes {
+    ($($name:ident: $data:ty, $meta:ty;)*) => {$(
+        /// The success envelope.
+        #[derive(Serialize, ToSchema)]
+        pub struct $name {
+            data: $data,
+            meta: $meta,
+        }
+    )*};
+}
+
+envelopes! {
+    AssetEnvelope: AssetBody, EmptyMeta;
+    AssetListEnvelope: Vec<AssetBody>, PageMeta;
+    AssetDeletedEnvelope: AssetDeleted, EmptyMeta;
+    ProjectSummaryEnvelope: ProjectSummary, EmptyMeta;
+    ProjectListEnvelope: Vec<ProjectSummary>, PageMeta;
+    ProjectDetailEnvelope: ProjectDetail, EmptyMeta;
+    ProjectMetadataEnvelope: ProjectMetadata, EmptyMeta;
+    ProjectDeletedEnvelope: ProjectDeleted, EmptyMeta;
+    BindingEnvelope: Binding, EmptyMeta;
+    BindingDeletedEnvelope: BindingDeleted, EmptyMeta;
+}
+
+/// The upload body: the file's raw bytes.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct UploadFile(Vec<u8>);
+
+/// The editor state's schema version.
+#[derive(Serialize, ToSchema)]
+pub enum StateSchemaVersion {
+    #[serde(rename = "v1")]
+    V1,
+}
+
+/// `POST /v1/projects`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateProject {
+    /// The editor's state, stored as sent (not checked against the editor's schema).
+    #[schema(value_type = Object)]
+    editor_state: serde_json::Value,
+    /// Required unless a 1.0 client sends `stateVersion`; each sent must be `"v1"`.
+    state_schema_version: Option<StateSchemaVersion>,
+    /// The 1.0 name of `stateSchemaVersion`.
+    state_version: Option<StateSchemaVersion>,
+    /// At most 120 characters; `""` when absent.
+    #[schema(max_length = 120)]
+    title: Option<String>,
+    /// At most 500 characters, or null.
+    #[schema(max_length = 500)]
+    description: Option<String>,
+}
+
+/// `PATCH /v1/projects/{projectId}`: only the fields sent change.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateProject {
+    /// At most 120 characters.
+    #[schema(max_length = 120)]
+    title: Option<String>,
+    /// At most 500 characters; null clears it.
+    #[schema(max_length = 500)]
+    description: Option<String>,
+}
+
+/// `POST /v1/projects/{projectId}/assets`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BindAsset {
+    /// An asset of the key's account.
+    #[schema(format = Uuid)]
+    asset_id: String,
+}
+
+// Each route's error responses. Every route also has 401, 403 and 503 (the same for all).
+
+#[derive(IntoResponses)]
+pub enum UploadErrors {
+    /// `UPLOAD_FILE_NAME_INVALID` (x-file-name missing, empty, over 512 characters, control
+    /// characters, not UTF-8), `UPLOAD_PROJECT_ID_INVALID` (x-project-id not a UUID),
+    /// `UPLOAD_BODY_EMPTY` (no body bytes), `UPLOAD_INCOMPLETE` (fewer bytes than
+    /// `Content-Length`, or the client hung up).
+    #[response(status = 400, content_type = "application/problem+json")]
+    BadRequest(#[to_schema] Problem),
+    /// `OPEN_API_KEY_INVALID`: no key, or an unknown or revoked key.
+    #[response(status = 401, content_type = "application/problem+json")]
+    Unauthorized(#[to_schema] Problem),
+    /// `OPEN_API_RUNTIME_ACCESS_FORBIDDEN`: the account is not enabled for the Open API.
+    #[response(status = 403, content_type = "application/problem+json")]
+    Forbidden(#[to_schema] Problem),
+    /// `PROJECT_NOT_FOUND`: `x-project-id` is not a project of this account.
+    #[response(status = 404, content_type = "application/problem+json")]
+    NotFound(#[to_schema] Problem),
+    /// `UPLOAD_TOO_LARGE`: over the kind's limit (images 50 MiB, video 800 MiB, audio 25 MiB,
+    /// captions 10 MiB by default).
+    #[response(status = 413, content_type = "application/problem+json")]
+    TooLarge(#[to_schema] Problem),
+    /// `UPLOAD_FILE_TYPE_UNSUPPORTED`: not an accepted format (decided from the first bytes).
+    #[response(status = 422, content_type = "application/problem+json")]
+    Unprocessable(#[to_schema] Problem),
+    /// `SERVICE_UNAVAILABLE`: database, catalog or storage unreachable; `Retry-After` says when to retry.
+    #[response(status = 503, content_type = "application/problem+json")]
+    Unavailable(#[to_schema] Problem),
+}
+
+#[derive(IntoResponses)]
+pub enum GetAssetErrors {
+    /// `ID_INVALID`: `assetId` is not a UUID.
+    #[response(status = 400, content_type = "application/problem+json")]
+    BadRequest(#[to_schema] Problem),
+    /// `OPEN_API_KEY_INVALID`: no key, or an unknown or revoked key.
+    #[response(status = 401, content_type = "application/problem+json")]
+    Unauthorized(#[to_schema] Problem),
+    /// `OPEN_API_RUNTIME_ACCESS_FORBIDDEN`: the account is not enabled for the Open API.
+    #[response(status = 403, content_type = "application/problem+json")]
+    Forbidden(#[to_schema] Problem),
+    /// `ASSET_NOT_FOUND`: no such asset in this account.
+    #[response(status = 404, content_type = "application/problem+json")]
+    NotFound(#[to_schema] Problem),
+    /// `SERVICE_UNAVAILABLE`: database, catalog or storage unreachable; `Retry-After` says when to retry.
+    #[response(status = 503, content_type = "application/problem+json")]
+    Unavailable(#[to_schema] Problem),
+}
+
+#[derive(IntoResponses)]
+pub enum DeleteAssetErrors {
+    /// `ID_INVALID`: `assetId` is not a UUID.
+    #[response(status = 400, content_type = "application/problem+json")]
+    BadRequest(#[to_schema] Problem),
+    /// `OPEN_API_KEY_INVALID`: no key, or an unknown or revoked key.
+    #[response(status = 401, content_type = "application/problem+json")]
+    Unauthorized(#[to_schema] Problem),
+    /// `OPEN_API_RUNTIME_ACCESS_FORBIDDEN`: the account is not enabled for the Open API.
+    #[response(status = 403, content_type = "application/problem+json")]
+    Forbidden(#[to_schema] Problem),
+    /// `ASSET_NOT_FOUND`: no such asset in this account (or already deleted).
+    #[response(status = 404, content_type = "application/problem+json")]
+    NotFound(#[to_schema] Problem),
+    /// `ASSET_REFERENCED`: the asset is bound to at least one project.
+    #[response(status = 409, content_type = "application/problem+json")]
+    Conflict(#[to_schema] Problem),
+    /// `SERVICE_UNAVAILABLE`: database, catalog or storage unreachable; `Retry-After` says when to retry.
+    #[response(status = 503, content_type = "application/problem+json")]
+    Unavailable(#[to_schema] Problem),
+}
+
+#[derive(IntoResponses)]
+pub enum CreateProjectErrors {
+    /// `BODY_INVALID` (missing, malformed, not a JSON object, or not `application/json`),
+    /// `IDEMPOTENCY_KEY_INVALID` (empty, over 255 characters or not printable ASCII).
+    #[response(status = 400, content_type = "application/problem+json")]
+    BadRequest(#[to_schema] Problem),
+    /// `OPEN_API_KEY_INVALID`: no key, or an unknown or revoked key.
+    #[response(status = 401, content_type = "application/problem+json")]
+    Unauthorized(#[to_schema] Problem),
+    /// `OPEN_API_RUNTIME_ACCESS_FORBIDDEN`: the account is not enabled for the Open API.
+    #[response(status = 403, content_type = "application/problem+json")]
+    Forbidden(#[to_schema] Problem),
+    /// `IDEMPOTENCY_KEY_REUSED`: the `Idempotency-Key` was used with a different body.
+    #[response(status = 409, content_type = "application/problem+json")]
+    Conflict(#[to_schema] Problem),
+    /// `BODY_TOO_LARGE`: a JSON body over 1 MiB.
+    #[response(status = 413, content_type = "application/problem+json")]
+    TooLarge(#[to_schema] Problem),
+    /// `PROJECT_EDITOR_STATE_INVALID` (missing or not an object),
+    /// `STATE_SCHEMA_VERSION_UNSUPPORTED` (missing or not `"v1"`), `PROJECT_TITLE_INVALID`
+    /// (not a string or over 120 characters), `PROJECT_DESCRIPTION_INVALID` (not a string or
+    /// null, or over 500 characters).
+    #[response(status = 422, content_type = "application/problem+json")]
+    Unprocessable(#[to_schema] Problem),
+    /// `SERVICE_UNAVAILABLE`: database, catalog or storage unreachable; `Retry-After` says when to retry.
+    #[response(status = 503, content_type = "application/problem+json")]
+    Unavailable(#[to_schema] Problem),
+}
+
+#[derive(IntoResponses)]
+pub enum ListProjectsErrors {
+    /// `QUERY_INVALID` (unparseable query string), `PAGE_SIZE_INVALID` (not an integer in
+    /// 1..50), `PAGE_CURSOR_INVALID` (not a cursor this API returned).
+    #[response(status = 400, content_type = "application/problem+json")]
+    BadRequest(#[to_schema] Problem),
+    /// `OPEN_API_KEY_INVALID`: no key, or an unknown or revoked key.
+    #[response(status = 401, content_type = "application/problem+json")]
+    Unauthorized(#[to_schema] Problem),
+    /// `OPEN_API_RUNTIME_ACCESS_FORBIDDEN`: the account is not enabled for the Open API.
+    #[response(status = 403, content_type = "application/problem+json")]
+    Forbidden(#[to_schema] Problem),
+    /// `SERVICE_UNAVAILABLE`: database, catalog or storage unreachable; `Retry-After` says when to retry.
+    #[response(status = 503, content_type = "application/problem+json")]
+    Unavailable(#[to_schema] Problem),
+}
+
+#[derive(IntoResponses)]
+pub enum ProjectErrors {
+    /// `ID_INVALID`: `projectId` is not a UUID.
+    #[response(status = 400, content_type = "application/problem+json")]
+    BadRequest(#[to_schema] Problem),
+    /// `OPEN_API_KEY_INVALID`: no key, or an unknown or revoked key.
+    #[response(status = 401, content_type = "application/problem+json")]
+    Unauthorized(#[to_schema] Problem),
+    /// `OPEN_API_RUNTIME_ACCESS_FORBIDDEN`: the account is not enabled for the Open API.
+    #[response(status = 403, content_type = "application/problem+json")]
+    Forbidden(#[to_schema] Problem),
+    /// `PROJECT_NOT_FOUND`: no such project in this account.
+    #[response(status = 404, content_type = "application/problem+json")]
+    NotFound(#[to_schema] Problem),
+    /// `SERVICE_UNAVAILABLE`: database, catalog or storage unreachable; `Retry-After` says when to retry.
+    #[response(status = 503, content_type = "application/problem+json")]
+    Unavailable(#[to_schema] Problem),
+}
+
+#[derive(IntoResponses)]
+pub enum UpdateProjectErrors {
+    /// `ID_INVALID` (`projectId` is not a UUID), `BODY_INVALID` (missing, malformed, not a JSON
+    /// object, or not `application/json`).
+    #[response(status = 400, content_type = "application/problem+json")]
+    BadRequest(#[to_schema] Problem),
+    /// `OPEN_API_KEY_INVALID`: no key, or an unknown or revoked key.
+    #[response(status = 401, content_type = "application/problem+json")]
+    Unauthorized(#[to_schema] Problem),
+    /// `OPEN_API_RUNTIME_ACCESS_FORBIDDEN`: the account is not enabled for the Open API.
+    #[response(status = 403, content_type = "application/problem+json")]
+    Forbidden(#[to_schema] Problem),
+    /// `PROJECT_NOT_FOUND`: no such project in this account.
+    #[response(status = 404, content_type = "application/problem+json")]
+    NotFound(#[to_schema] Problem),
+    /// `BODY_TOO_LARGE`: a JSON body over 1 MiB.
+    #[response(status = 413, content_type = "application/problem+json")]
+    TooLarge(#[to_schema] Problem),
+    /// `PROJECT_TITLE_INVALID` (not a string or over 120 characters),
+    /// `PROJECT_DESCRIPTION_INVALID` (not a string or null, or over 500 characters).
+    #[response(status = 422, content_type = "application/problem+json")]
+    Unprocessable(#[to_schema] Problem),
+    /// `SERVICE_UNAVAILABLE`: database, catalog or storage unreachable; `Retry-After` says when to retry.
+    #[response(status = 503, content_type = "application/problem+json")]
+    Unavailable(#[to_schema] Problem),
+}
+
+#[derive(IntoResponses)]
+pub enum ListProjectAssetsErrors {
+    /// `ID_INVALID` (`projectId` is not a UUID), `QUERY_INVALID` (unparseable query string),
+    /// `PAGE_CURSOR_INVALID` (not a cursor this API returned).
+    #[response(status = 400, content_type = "application/problem+json")]
+    BadRequest(#[to_schema] Problem),
+    /// `OPEN_API_KEY_INVALID`: no key, or an unknown or revoked key.
+    #[response(status = 401, content_type = "application/problem+json")]
+    Unauthorized(#[to_schema] Problem),
+    /// `OPEN_API_RUNTIME_ACCESS_FORBIDDEN`: the account is not enabled for the Open API.
+    #[response(status = 403, content_type = "application/problem+json")]
+    Forbidden(#[to_schema] Problem),
+    /// `PROJECT_NOT_FOUND`: no such project in this account.
+    #[response(status = 404, content_type = "application/problem+json")]
+    NotFound(#[to_schema] Problem),
+    /// `PAGE_SIZE_INVALID`: `pageSize` not an integer in 1..100.
+    #[response(status = 422, content_type = "application/problem+json")]
+    Unprocessable(#[to_schema] Problem),
+    /// `SERVICE_UNAVAILABLE`: database, catalog or storage unreachable; `Retry-After` says when to retry.
+    #[response(status = 503, content_type = "application/problem+json")]
+    Unavailable(#[to_schema] Problem),
+}
+
+#[derive(IntoResponses)]
+pub enum BindErrors {
+    /// `ID_INVALID` (`projectId` is not a UUID), `BODY_INVALID` (missing, malformed, not a JSON
+    /// object, or not `application/json`).
+    #[response(status = 400, content_type = "application/problem+json")]
+    BadRequest(#[to_schema] Problem),
+    /// `OPEN_API_KEY_INVALID`: no key, or an unknown or revoked key.
+    #[response(status = 401, content_type = "application/problem+json")]
+    Unauthorized(#[to_schema] Problem),
+    /// `OPEN_API_RUNTIME_ACCESS_FORBIDDEN`: the account is not enabled for the Open API.
+    #[response(status = 403, content_type = "application/problem+json")]
+    Forbidden(#[to_schema] Problem),
+    /// `PROJECT_NOT_FOUND` (no such project in this account), `ASSET_NOT_FOUND` (no such asset
+    /// in this account).
+    #[response(status = 404, content_type = "application/problem+json")]
+    NotFound(#[to_schema] Problem),
+    /// `BODY_TOO_LARGE`: a JSON body over 1 MiB.
+    #[response(status = 413, content_type = "application/problem+json")]
+    TooLarge(#[to_schema] Problem),
+    /// `ASSET_ID_INVALID`: the body's `assetId` is missing or not a UUID.
+    #[response(status = 422, content_type = "application/problem+json")]
+    Unprocessable(#[to_schema] Problem),
+    /// `SERVICE_UNAVAILABLE`: database, catalog or storage unreachable; `Retry-After` says when to retry.
+    #[response(status = 503, content_type = "application/problem+json")]
+    Unavailable(#[to_schema] Problem),
+}
+
+#[derive(IntoResponses)]
+pub enum UnbindErrors {
+    /// `ID_INVALID`: `projectId` or `assetId` is not a UUID.
+    #[response(status = 400, content_type = "application/problem+json")]
+    BadRequest(#[to_schema] Problem),
+    /// `OPEN_API_KEY_INVALID`: no key, or an unknown or revoked key.
+    #[response(status = 401, content_type = "application/problem+json")]
+    Unauthorized(#[to_schema] Problem),
+    /// `OPEN_API_RUNTIME_ACCESS_FORBIDDEN`: the account is not enabled for the Open API.
+    #[response(status = 403, content_type = "application/problem+json")]
+    Forbidden(#[to_schema] Problem),
+    /// `PROJECT_NOT_FOUND` (no such project in this account), `BINDING_NOT_FOUND` (the project
+    /// does not hold this asset).
+    #[response(status = 404, content_type = "application/problem+json")]
+    NotFound(#[to_schema] Problem),
+    /// `SERVICE_UNAVAILABLE`: database, catalog or storage unreachable; `Retry-After` says when to retry.
+    #[response(status = 503, content_type = "application/problem+json")]
+    Unavailable(#[to_schema] Problem),
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use serde_json::Value;
+
+    use super::DOCUMENT;
+
+    /// The router's paths under `/v1`, read from the sources that declare them, with every
+    /// path parameter written `{}` (the router names them `{asset_id}`, the document
+    /// `{assetId}`).
+    fn router_paths() -> BTreeSet<String> {
+        let sources = [include_str!("app.rs"), include_str!("routes.rs")];
+        let mut paths = BTreeSet::new();
+        for source in sources {
+            for chunk in source.split(".route(").skip(1) {
+                let Some(start) = chunk.find('"') else {
+                    continue;
+                };
+                let rest = &chunk[start + 1..];
+                let Some(end) = rest.find('"') else { continue };
+                let path = &rest[..end];
+                if path.starts_with("/v1") {
+                    paths.insert(normalize(path));
+                }
+            }
+        }
+        paths
+    }
+
+    fn normalize(path: &str) -> String {
+        let mut out = String::new();
+        let mut in_param = false;
+        for c in path.chars() {
+            match c {
+                '{' => {
+                    in_param = true;
+                    out.push_str("{}");
+                }
+                '}' => in_param = false,
+                _ if in_param => {}
+                _ => out.push(c),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn document_is_openapi_3_1_json_listing_every_route() {
+        let doc: Value = serde_json::from_str(&DOCUMENT).expect("the document is JSON");
+        assert_eq!(doc["openapi"], "3.1.0");
+        let documented: BTreeSet<String> = doc["paths"]
+            .as_object()
+            .expect("paths")
+            .keys()
+            .map(|path| normalize(path))
+            .collect();
+        let routed = router_paths();
+        assert_eq!(routed.len(), 6, "router paths found: {routed:?}");
+        assert_eq!(documented, routed);
+        let operations: usize = doc["paths"]
+            .as_object()
+            .expect("paths")
+            .values()
+            .map(|item| item.as_object().map_or(0, |ops| ops.len()))
+            .sum();
+        assert_eq!(operations, 11, "the contract's 11 operations");
+        for scheme in ["apiKey", "bearer"] {
+            assert!(
+                doc["components"]["securitySchemes"][scheme].is_object(),
+                "security scheme {scheme}"
+            );
+        }
+        let upload = &doc["paths"]["/v1/uploads"]["post"];
+        assert_eq!(
+            upload["requestBody"]["content"]["application/octet-stream"]["schema"]["format"],
+            "binary"
+        );
+    }
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Fuzzes the HTTP API against its own OpenAPI document with schemathesis: every response must be
+# no 5xx and must match the documented schema. Needs network once (PyPI) for the venv.
+#
+#   tests/api-fuzz.sh                  # 30 examples per operation
+#   MAX_EXAMPLES=200 tests/api-fuzz.sh # longer run
+#   tests/api-fuzz.sh --phases=fuzzing # extra arguments go to `schemathesis run`
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+venv="$root/target/schemathesis-venv"
+max_examples="${MAX_EXAMPLES:-30}"
+
+if [[ ! -x "$venv/bin/schemathesis" ]]; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet 'schemathesis>=4,<5'
+fi
+cargo build --quiet -p assetd
+bin="$root/target/debug/assetd"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+http_port="$(free_port)"
+data="$(mktemp -d "${TMPDIR:-/tmp}/assetd-fuzz.XXXXXX")"
+db="sqlite://$data/assetd.db"
+"$bin" serve \
+    --http-addr "127.0.0.1:$http_port" \
+    --catalog-grpc-addr "127.0.0.1:$(free_port)" \
+    --gateway-grpc-addr "127.0.0.1:$(free_port)" \
+    --admin-addr "127.0.0.1:$(free_port)" \
+    --database-url "$db" \
+    --storage fs --storage-dir "$data/files" \
+    >"$data/assetd.log" 2>&1 &
+pid=$!
+cleanup() {
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    rm -rf "$data"
+}
+trap cleanup EXIT
+
+base="http://127.0.0.1:$http_port"
+for _ in $(seq 1 300); do
+    curl -fsS -o /dev/null "$base/openapi.json" 2>/dev/null && break
+    kill -0 "$pid" 2>/dev/null || { cat "$data/assetd.log"; exit 1; }
+    sleep 0.1
+done
+key="$("$bin" keys create --account fuzz --database-url "$db" | tail -n 1)"
+
+set +e
+"$venv/bin/schemathesis" run "$base/openapi.json" \
+    --header "x-api-key: $key" \
+    --checks not_a_server_error,response_schema_conformance \
+    --max-examples "$max_examples" \
+    "$@"
+status=$?
+set -e
+if grep -q '"level":"ERROR"' "$data/assetd.log"; then
+    echo "assetd logged errors:"
+    grep '"level":"ERROR"' "$data/assetd.log" | head -n 20
+fi
+exit "$status"
