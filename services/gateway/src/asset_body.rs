@@ -17,17 +17,23 @@ pub struct AssetBody {
     #[serde(rename = "type")]
     #[schema(value_type = crate::openapi::AssetType)]
     pub kind: &'static str,
+    #[schema(required)]
     pub source: Option<String>,
     pub filename: String,
     pub mimetype: String,
+    #[schema(required)]
     pub size: Option<u64>,
     pub file_url: String,
     pub file_key: String,
+    #[schema(required)]
     pub width: Option<u32>,
+    #[schema(required)]
     pub height: Option<u32>,
+    #[schema(required)]
     pub duration: Option<f64>,
     #[schema(value_type = crate::openapi::ProbeStatus)]
     pub probe_status: &'static str,
+    #[schema(required)]
     pub probe_error: Option<String>,
     pub sha256: String,
     pub created_at: String,

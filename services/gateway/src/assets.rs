@@ -18,6 +18,7 @@ use crate::{
 #[utoipa::path(
     get,
     path = "/v1/assets/{assetId}",
+    operation_id = "getAsset",
     tag = "assets",
     description = crate::openapi::ASSET_DESCRIPTION,
     params(("assetId" = uuid::Uuid, Path, description = "The asset's id.")),
@@ -61,6 +62,7 @@ pub struct AssetDeleted {
 #[utoipa::path(
     delete,
     path = "/v1/assets/{assetId}",
+    operation_id = "deleteAsset",
     tag = "assets",
     description = crate::openapi::ASSET_DELETE_DESCRIPTION,
     params(("assetId" = uuid::Uuid, Path, description = "The asset's id.")),

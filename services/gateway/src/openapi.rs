@@ -161,10 +161,38 @@ impl Modify for SecuritySchemes {
 
 /// The document as JSON, rendered once.
 pub static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
-    ApiDoc::openapi()
-        .to_pretty_json()
-        .unwrap_or_else(|err| format!("{{\"error\": \"{err}\"}}"))
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    fix_links(&mut doc);
+    serde_json::to_string_pretty(&doc).unwrap_or_default()
 });
+
+/// utoipa 5 serializes a Link Object's fields in snake_case (`operation_id`, fixed in utoipa 6);
+/// the spec's names are camelCase.
+fn fix_links(doc: &mut serde_json::Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) else {
+        return;
+    };
+    let links = paths
+        .values_mut()
+        .filter_map(|item| item.as_object_mut())
+        .flat_map(|ops| ops.values_mut())
+        .filter_map(|op| op.get_mut("responses")?.as_object_mut())
+        .flat_map(|responses| responses.values_mut())
+        .filter_map(|response| response.get_mut("links")?.as_object_mut())
+        .flat_map(|links| links.values_mut())
+        .filter_map(|link| link.as_object_mut());
+    for link in links {
+        for (from, to) in [
+            ("operation_id", "operationId"),
+            ("operation_ref", "operationRef"),
+            ("request_body", "requestBody"),
+        ] {
+            if let Some(value) = link.remove(from) {
+                link.insert(to.to_owned(), value);
+            }
+        }
+    }
+}
 
 /// `GET /openapi.json` and the interactive docs under `/docs` (see [`crate::docs`]); no auth.
 pub fn routes() -> Router<AppState> {
@@ -624,6 +652,19 @@ mod tests {
             .map(|item| item.as_object().map_or(0, |ops| ops.len()))
             .sum();
         assert_eq!(operations, 11, "the contract's 11 operations");
+        let operation_ids: BTreeSet<&str> = doc["paths"]
+            .as_object()
+            .expect("paths")
+            .values()
+            .filter_map(Value::as_object)
+            .flat_map(|ops| ops.values())
+            .filter_map(|op| op["operationId"].as_str())
+            .collect();
+        assert_eq!(
+            operation_ids.len(),
+            11,
+            "unique operationIds: {operation_ids:?}"
+        );
         for scheme in ["apiKey", "bearer"] {
             assert!(
                 doc["components"]["securitySchemes"][scheme].is_object(),
@@ -631,6 +672,26 @@ mod tests {
             );
         }
         let upload = &doc["paths"]["/v1/uploads"]["post"];
+        assert_eq!(
+            upload["responses"]["201"]["links"]["getAsset"]["operationId"],
+            "getAsset"
+        );
+        for field in [
+            "source",
+            "size",
+            "width",
+            "height",
+            "duration",
+            "probeError",
+        ] {
+            let required = doc["components"]["schemas"]["AssetBody"]["required"]
+                .as_array()
+                .expect("required");
+            assert!(
+                required.iter().any(|f| f == field),
+                "{field} is always sent"
+            );
+        }
         assert_eq!(
             upload["requestBody"]["content"]["application/octet-stream"]["schema"]["format"],
             "binary"

@@ -46,6 +46,7 @@ pub struct BindingDeleted {
 #[utoipa::path(
     get,
     path = "/v1/projects/{projectId}/assets",
+    operation_id = "listProjectAssets",
     tag = "project assets",
     description = crate::openapi::PROJECT_ASSETS_DESCRIPTION,
     params(
@@ -92,6 +93,7 @@ pub async fn list(
 #[utoipa::path(
     post,
     path = "/v1/projects/{projectId}/assets",
+    operation_id = "bindProjectAsset",
     tag = "project assets",
     description = crate::openapi::BIND_DESCRIPTION,
     params(("projectId" = uuid::Uuid, Path, description = "The project's id.")),
@@ -137,6 +139,7 @@ pub async fn bind(
 #[utoipa::path(
     delete,
     path = "/v1/projects/{projectId}/assets/{assetId}",
+    operation_id = "unbindProjectAsset",
     tag = "project assets",
     description = "Removes the asset from the project; the asset itself is kept. A missing binding is 404.",
     params(("projectId" = uuid::Uuid, Path, description = "The project's id."), ("assetId" = uuid::Uuid, Path, description = "The asset's id.")),

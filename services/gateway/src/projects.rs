@@ -40,6 +40,7 @@ const PROJECTS_PAGE: PageRule = PageRule {
 pub struct ProjectSummary {
     pub project_id: String,
     pub title: String,
+    #[schema(required)]
     pub description: Option<String>,
     pub created_at: String,
     pub updated_at: String,
@@ -72,6 +73,7 @@ pub struct ProjectDetail {
 pub struct ProjectMetadata {
     pub project_id: String,
     pub title: String,
+    #[schema(required)]
     pub description: Option<String>,
     pub updated_at: String,
 }
@@ -155,6 +157,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 #[utoipa::path(
     post,
     path = "/v1/projects",
+    operation_id = "createProject",
     tag = "projects",
     description = crate::openapi::PROJECT_CREATE_DESCRIPTION,
     params(
@@ -162,7 +165,13 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     ),
     request_body(content = crate::openapi::CreateProject, content_type = "application/json"),
     responses(
-        (status = 201, description = "The project's summary.", body = crate::openapi::ProjectSummaryEnvelope),
+        (status = 201, description = "The project's summary.", body = crate::openapi::ProjectSummaryEnvelope, links(
+            ("getProject" = (operation_id = "getProject", parameters(("projectId" = "$response.body#/data/projectId")))),
+            ("updateProject" = (operation_id = "updateProject", parameters(("projectId" = "$response.body#/data/projectId")))),
+            ("deleteProject" = (operation_id = "deleteProject", parameters(("projectId" = "$response.body#/data/projectId")))),
+            ("listProjectAssets" = (operation_id = "listProjectAssets", parameters(("projectId" = "$response.body#/data/projectId")))),
+            ("bindProjectAsset" = (operation_id = "bindProjectAsset", parameters(("projectId" = "$response.body#/data/projectId")))),
+        )),
         crate::openapi::CreateProjectErrors,
     ),
 )]
@@ -203,6 +212,7 @@ pub async fn create(
 #[utoipa::path(
     get,
     path = "/v1/projects",
+    operation_id = "listProjects",
     tag = "projects",
     description = crate::openapi::PROJECT_LIST_DESCRIPTION,
     params(
@@ -240,6 +250,7 @@ pub async fn list(
 #[utoipa::path(
     get,
     path = "/v1/projects/{projectId}",
+    operation_id = "getProject",
     tag = "projects",
     description = "The project with its editor state.",
     params(("projectId" = uuid::Uuid, Path, description = "The project's id.")),
@@ -278,6 +289,7 @@ pub async fn get(
 #[utoipa::path(
     patch,
     path = "/v1/projects/{projectId}",
+    operation_id = "updateProject",
     tag = "projects",
     description = crate::openapi::PROJECT_UPDATE_DESCRIPTION,
     params(("projectId" = uuid::Uuid, Path, description = "The project's id.")),
@@ -320,6 +332,7 @@ pub async fn update(
 #[utoipa::path(
     delete,
     path = "/v1/projects/{projectId}",
+    operation_id = "deleteProject",
     tag = "projects",
     description = "Deletes the project; its assets are unbound and kept.",
     params(("projectId" = uuid::Uuid, Path, description = "The project's id.")),

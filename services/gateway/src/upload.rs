@@ -101,19 +101,24 @@ fn parse_headers(headers: &HeaderMap) -> Result<UploadHeaders, ApiError> {
 #[utoipa::path(
     post,
     path = "/v1/uploads",
+    operation_id = "createUpload",
     tag = "uploads",
     description = crate::openapi::UPLOAD_DESCRIPTION,
     params(
-        ("x-file-name" = String, Header, description = "The file's name: 1 to 512 characters, UTF-8, no control characters."),
+        ("x-file-name" = String, Header, example = "hello.srt", description = "The file's name: 1 to 512 characters, UTF-8, no control characters."),
         ("x-project-id" = Option<uuid::Uuid>, Header, description = "Binds the new asset to this project of the account in the same operation."),
     ),
     request_body(
         content = inline(crate::openapi::UploadFile),
         content_type = "application/octet-stream",
         description = "The file's raw bytes (not multipart). Send `Content-Type` as the file's MIME type or `application/octet-stream`; the format is decided from the bytes.",
+        example = json!("1\n00:00:00,000 --> 00:00:01,000\nHello\n"),
     ),
     responses(
-        (status = 201, description = "The asset, recorded before probing: `probeStatus` is `pending`, `width`, `height`, `duration` are null.", body = crate::openapi::AssetEnvelope),
+        (status = 201, description = "The asset, recorded before probing: `probeStatus` is `pending`, `width`, `height`, `duration` are null.", body = crate::openapi::AssetEnvelope, links(
+            ("getAsset" = (operation_id = "getAsset", parameters(("assetId" = "$response.body#/data/assetId")))),
+            ("deleteAsset" = (operation_id = "deleteAsset", parameters(("assetId" = "$response.body#/data/assetId")))),
+        )),
         crate::openapi::UploadErrors,
     ),
 )]

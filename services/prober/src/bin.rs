@@ -20,11 +20,6 @@ pub(crate) fn le16(data: &[u8], at: usize) -> Option<u16> {
     arr(data, at).map(u16::from_le_bytes)
 }
 
-pub(crate) fn be24(data: &[u8], at: usize) -> Option<u32> {
-    let [a, b, c] = arr(data, at)?;
-    Some(u32::from_be_bytes([0, a, b, c]))
-}
-
 pub(crate) fn le24(data: &[u8], at: usize) -> Option<u32> {
     let [a, b, c] = arr(data, at)?;
     Some(u32::from_le_bytes([a, b, c, 0]))

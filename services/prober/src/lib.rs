@@ -1,11 +1,12 @@
 //! The prober role: reads stored media with bounded range reads and finds width, height and duration.
 //!
-//! [`probe`] is the entry point: it sniffs the format from the first bytes and hands a budgeted
-//! [`Reader`] to one parser per family. Every parser here is our own header walker (no media
-//! crate): each reads only the boxes, chunks or frame headers it needs through the reader, which
-//! counts bytes and enforces the [`Budget`], so hostile input can never make it read a whole huge
-//! file or loop forever. The probing modules depend only on `thiserror` and std; `worker` (the
-//! queue consumer that feeds them) lives beside them.
+//! [`probe()`] is the entry point: it sniffs the format from the first bytes and hands a budgeted
+//! [`Reader`] to one parser per family: our own header walkers for images and video containers
+//! (MP4/MOV, Matroska/WebM) and the audio formats symphonia gets wrong (MP3, ADTS, AAC in M4A,
+//! Opus), symphonia's demuxers for FLAC, WAV and Ogg Vorbis (see [`audio`]). Every byte goes
+//! through the reader, which counts bytes and enforces the [`Budget`], so hostile input can never
+//! make a probe read a whole huge file or loop forever. `worker` is the queue consumer that feeds
+//! them.
 
 pub mod audio;
 mod bin;

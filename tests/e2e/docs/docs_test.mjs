@@ -59,7 +59,7 @@ try {
     failures.push("the key was persisted to localStorage");
   }
 
-  const op = page.locator("#operations-uploads-upload");
+  const op = page.locator("#operations-uploads-createUpload");
   await op.locator(".opblock-summary").first().click();
   const tryOut = op.locator("button.try-out__btn");
   if ((await tryOut.count()) > 0 && /try it out/i.test(await tryOut.innerText())) {

@@ -39,7 +39,8 @@ impl Demuxed {
 
 /// Probes the stream that starts at byte `start` (after any ID3v2 tag) as `format` and returns the
 /// duration of its default audio track. Budget and storage errors come back as they were raised by
-/// the reader, whatever symphonia did with them; every other failure is `Malformed`.
+/// the reader, whatever symphonia did with them; its own errors are `Malformed` (`Unsupported`
+/// for a codec its reader does not know, which [`crate::audio::probe_wav`] falls back on).
 pub fn probe(
     r: &mut Reader<'_>,
     format: Demuxed,
@@ -126,7 +127,7 @@ fn message(payload: &(dyn Any + Send)) -> &str {
 }
 
 /// Symphonia's own failures: `Unsupported` stays unsupported (a codec its reader does not know),
-/// everything else is a malformed file (budget and storage errors never get here, see [`probe`]).
+/// everything else is a malformed file (budget and storage errors never get here, see [`probe()`]).
 fn demux_error(err: DemuxError) -> ProbeError {
     match err {
         DemuxError::IoError(io) if io.kind() == io::ErrorKind::UnexpectedEof => {

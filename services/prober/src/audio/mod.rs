@@ -1,33 +1,35 @@
-//! Audio files. Symphonia (the project's audio library) probes FLAC, WAV and Ogg Vorbis; our own
-//! header parsers keep MP3, ADTS AAC and Ogg Opus, where symphonia's answer is wrong or unbounded;
-//! AAC in M4A goes through the MP4 parser.
+//! Audio files. Symphonia (the project's audio library, 0.6) probes FLAC, WAV and Ogg Vorbis; our
+//! own parsers keep Ogg Opus, MP3 and ADTS AAC, where symphonia's duration is wrong; AAC in M4A goes
+//! through the MP4 parser.
 //!
-//! Symphonia runs demuxer-only (no codec features, no packet is read or decoded) over the
-//! budgeted [`crate::Reader`] (see [`demux`]), so its reads are counted and bounded like ours.
-//! Measured on 10-minute sines from ffmpeg (default 16 MiB budget):
+//! Symphonia is built with only its `flac`, `wav` and `ogg` features (demuxers; the FLAC bundle
+//! carries its decoder, no other codec crate), and only its probe runs: no packet is read or
+//! decoded. It reads through the budgeted [`crate::Reader`] (see [`demux`]), so its reads are
+//! counted and bounded like ours. Measured on 10-minute ffmpeg sines, bytes fetched by the reader
+//! (64 KiB chunks; what symphonia itself asked for in brackets):
 //!
-//! - FLAC: STREAMINFO's total samples, exact; 64 KiB read (one chunk) for a 7.2 MB file. An
-//!   ID3v2 tag in front is skipped by us first, so symphonia's 1 MB marker search never sees it.
-//! - WAV: exact for PCM, float, A-law/mu-law and extensible; right for MS and IMA ADPCM too
-//!   (frames per block, where a byte-rate division was 4x short); 64 KiB read for 53 MB. Symphonia
-//!   gives no length for a streamed file (data size 0 or 0xFFFFFFFF) and refuses codecs it does
-//!   not know (GSM 6.10, MP3 in WAV): there [`wav`]'s data size over byte rate is used instead.
-//! - Ogg Vorbis: exact; symphonia reads the first pages plus one maximum page size (~64 KiB) at
-//!   the end for the last granule, 177 KB for a 1 MB file (a chained file bisects: still bounded).
+//! - FLAC: STREAMINFO's total samples, exact; 64 KiB of 7.2 MB (15 KB). An ID3v2 tag in front is
+//!   skipped by us first, so symphonia's 1 MB marker search never has to cross it.
+//! - WAV: exact for PCM, float, A-law/mu-law and extensible, and for MS/IMA ADPCM (frames per
+//!   block; our byte-rate division said 15.1 s for 60 s); 64 KiB of 53 MB (1 KB). Symphonia has no
+//!   length for a streamed file (data size 0 or 0xFFFFFFFF) and refuses codecs it does not know
+//!   (GSM 6.10): there [`wav`]'s data size over byte rate is used instead.
+//! - Ogg Vorbis: exact; the first pages plus the last ~64 KiB (one maximum page per stream) for
+//!   the last granule: 177 KB of 1 MB (75 KB). A chained file bisects, still bounded.
 //!
-//! Not symphonia:
+//! Not symphonia (its answers measured with its `mp3`, `aac` and `isomp4` features):
 //!
-//! - Ogg Opus: symphonia's frame count is the last granule position with the pre-skip still in it
-//!   (600.0065 s for 600 s, while it reports the 312-sample delay separately); [`ogg`] subtracts
-//!   the pre-skip as RFC 7845 says.
-//! - MP3: symphonia estimates the length of a file without a Xing/Info or VBRI header from the
-//!   first frame's bitrate, wrong for VBR; [`mp3`] scans frames within the budget instead.
-//! - ADTS AAC has no length field at all: [`adts`] scans frames within the budget.
-//! - AAC in M4A: symphonia counts the encoder priming samples; the MP4 parser applies the edit list.
+//! - Ogg Opus: its frame count is the last granule with the 312-sample pre-skip still in it
+//!   (600.0065 s for 600 s, 2.0065 s for the 2 s fixture) although it reports that delay apart;
+//!   [`ogg`] subtracts the pre-skip (RFC 7845).
+//! - MP3 without a Xing/Info or VBRI header: estimated from the first 3 KB, 456.1 s for a 600 s
+//!   VBR file (1.67 s for the 2.017 s fixture); [`mp3`] scans frames within the budget.
+//! - ADTS AAC: estimated from the first 128 KB, 600.33 s for 600 s; [`adts`] scans frames.
+//! - AAC in M4A: the 1024 priming samples counted (600.023 s for 600 s); the MP4 parser applies
+//!   the edit list.
 
 pub mod adts;
 pub mod demux;
-pub mod flac;
 pub mod mp3;
 pub mod ogg;
 pub mod wav;

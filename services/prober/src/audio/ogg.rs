@@ -1,6 +1,6 @@
 //! Ogg Opus (and the codec check for every Ogg file): the rate and Opus pre-skip from the first
 //! page's packet, and the duration from the granule position of the stream's last page, found in
-//! the tail. Ogg Vorbis goes through symphonia (see [`crate::audio`]); [`probe`] still handles it.
+//! the tail. Ogg Vorbis goes through symphonia (see [`crate::audio`]); [`probe()`] still handles it.
 
 use crate::bin::{le16, le32, le64, ratio, sub};
 use crate::error::{ProbeError, malformed, unsupported};
