@@ -55,8 +55,8 @@ set +e
     "$@"
 status=$?
 set -e
-if grep -q '"level":"ERROR"' "$data/assetd.log"; then
+if grep -Eq '"level":"ERROR"| ERROR ' "$data/assetd.log"; then
     echo "assetd logged errors:"
-    grep '"level":"ERROR"' "$data/assetd.log" | head -n 20
+    grep -E '"level":"ERROR"| ERROR ' "$data/assetd.log" | head -n 20
 fi
 exit "$status"
