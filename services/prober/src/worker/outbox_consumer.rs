@@ -32,22 +32,33 @@ pub async fn run(
         .unwrap_or(u32::MAX);
     while !shutdown.is_cancelled() {
         let free = slots.available_permits();
-        let claimed = if free == 0 {
-            Vec::new()
-        } else {
-            let request = ClaimProbeJobsRequest {
-                max: u32::try_from(free).unwrap_or(1),
-                lease_secs,
-            };
-            match catalog.clone().claim_probe_jobs(request).await {
-                Ok(response) => response.into_inner().jobs,
-                Err(status) => {
-                    tracing::warn!(code = ?status.code(), message = status.message(), "cannot claim probe jobs");
-                    Vec::new()
-                }
+        if free == 0 {
+            // Every slot is busy: wait for one to free up, then claim again at once.
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                permit = slots.clone().acquire_owned() => drop(permit),
+            }
+            continue;
+        }
+        let request = ClaimProbeJobsRequest {
+            max: u32::try_from(free).unwrap_or(1),
+            lease_secs,
+        };
+        let claimed = match catalog.clone().claim_probe_jobs(request).await {
+            Ok(response) => response.into_inner().jobs,
+            Err(status) => {
+                tracing::warn!(code = ?status.code(), message = status.message(), "cannot claim probe jobs");
+                Vec::new()
             }
         };
-        let idle = claimed.is_empty();
+        if claimed.is_empty() {
+            // Nothing due (or the catalog is unreachable): poll again shortly.
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = tokio::time::sleep(IDLE_POLL) => {}
+            }
+            continue;
+        }
         for job in claimed {
             let Ok(permit) = slots.clone().acquire_owned().await else {
                 break;
@@ -64,12 +75,6 @@ pub async fn run(
                 handle(&worker, catalog, job).instrument(span).await;
                 drop(permit);
             });
-        }
-        if idle {
-            tokio::select! {
-                () = shutdown.cancelled() => break,
-                () = tokio::time::sleep(IDLE_POLL) => {}
-            }
         }
     }
     // Claimed jobs that do not finish in time are due again when their lease ends.
