@@ -73,7 +73,7 @@ PY
 
 # --- (1) 201 -> ready at $RATE uploads/s on Postgres + RabbitMQ.
 psql -h 127.0.0.1 -U root -d test -qc "CREATE DATABASE $db" >/dev/null
-"$bin" serve --http-addr 127.0.0.1:0 --catalog-grpc-addr 127.0.0.1:0 --admin-addr 127.0.0.1:0 \
+"$bin" serve --http-addr 127.0.0.1:0 --catalog-grpc-addr 127.0.0.1:0 --admin-addr 127.0.0.1:0 --gateway-grpc-addr 127.0.0.1:0 \
     --database-url "postgres://root@127.0.0.1:5432/$db" --storage-dir "$work/objects" \
     --amqp-url "amqp://guest:guest@127.0.0.1:5672/%2f" --amqp-prefix "bench$$" \
     --log-format json --log warn,assetd_gateway=info 2> "$work/assetd.log" &

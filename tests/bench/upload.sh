@@ -168,7 +168,7 @@ start_assetd() {
     shift 2
     ASSETD_DIR=$WORK/$name
     mkdir -p "$ASSETD_DIR"
-    (cd "$ASSETD_DIR" && exec "$BIN" serve --http-addr 127.0.0.1:0 --catalog-grpc-addr 127.0.0.1:0 \
+    (cd "$ASSETD_DIR" && exec "$BIN" serve --http-addr 127.0.0.1:0 --catalog-grpc-addr 127.0.0.1:0 --gateway-grpc-addr 127.0.0.1:0 --admin-addr 127.0.0.1:0 \
         --storage-dir "$ASSETD_DIR/objects" --database-url "$db" --log-format json "$@" \
         2>"$ASSETD_DIR/serve.log" >/dev/null) &
     ASSETD_PID=$!
