@@ -163,35 +163,11 @@ async fn health_metrics_and_request_ids() {
 
 #[tokio::test]
 async fn readiness_follows_the_catalog() {
-    let scratch = assetd_tests::ScratchDir::new();
-    let db = assetd_tests::TestDb::create(Engine::Sqlite, scratch.path())
+    let mut split = crate::probe::Split::start(Engine::Sqlite, None)
         .await
         .expect("sqlite");
-    assetd_tests::cli(&["migrate", "--database-url", &db.url]);
-    let catalog_args: Vec<String> = [
-        "catalog",
-        "--catalog-grpc-addr",
-        "127.0.0.1:0",
-        "--database-url",
-        &db.url,
-    ]
-    .map(String::from)
-    .to_vec();
-    let catalog_log = scratch.path().join("catalog.log");
-    let mut catalog = Role::start(&catalog_args, &catalog_log, false).await;
-    let storage = assetd_tests::TestStorage::fs(&scratch);
-    let mut gateway_args: Vec<String> = [
-        "gateway",
-        "--http-addr",
-        "127.0.0.1:0",
-        "--catalog-url",
-        &catalog.addr,
-    ]
-    .map(String::from)
-    .to_vec();
-    gateway_args.extend(storage.args());
-    let gateway_log = scratch.path().join("gateway.log");
-    let _gateway = Role::start(&gateway_args, &gateway_log, true).await;
+    let gateway_log = split.scratch.path().join("gateway.log");
+    let catalog_log = split.scratch.path().join("catalog.log");
     let gateway_ready = format!(
         "{}/readyz",
         assetd_tests::admin_url(&gateway_log).expect("admin")
@@ -204,7 +180,7 @@ async fn readiness_follows_the_catalog() {
     wait_status(&gateway_ready, StatusCode::OK, Duration::from_secs(10)).await;
 
     // SIGTERM: the catalog turns not-ready first, then exits cleanly.
-    assert!(catalog.terminate(), "the catalog exits 0 on SIGTERM");
+    assert!(split.catalog.terminate(), "the catalog exits 0 on SIGTERM");
     wait_status(
         &gateway_ready,
         StatusCode::SERVICE_UNAVAILABLE,

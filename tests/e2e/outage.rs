@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use assetd_tests::{Assetd, Engine, Options, Role, ScratchDir, TestDb, TestStorage, cli, fixture};
+use assetd_tests::{Assetd, Engine, Options, TestStorage, fixture};
 use bytes::Bytes;
 use reqwest::{Client, StatusCode};
 use tokio::sync::mpsc;
@@ -55,46 +55,16 @@ async fn assert_unavailable(response: reqwest::Response) {
 
 #[tokio::test]
 async fn catalog_lost_mid_upload_leaves_no_object() {
-    let scratch = ScratchDir::new();
-    let db = TestDb::create(Engine::Sqlite, scratch.path())
+    let mut split = crate::probe::Split::start(Engine::Sqlite, None)
         .await
         .expect("sqlite");
-    cli(&["migrate", "--database-url", &db.url]);
-    let key = cli(&[
-        "keys",
-        "create",
-        "--account",
-        "acme",
-        "--database-url",
-        &db.url,
-    ]);
-    let catalog_args: Vec<String> = [
-        "catalog",
-        "--catalog-grpc-addr",
-        "127.0.0.1:0",
-        "--database-url",
-        &db.url,
-    ]
-    .map(String::from)
-    .to_vec();
-    let mut catalog = Role::start(&catalog_args, &scratch.path().join("catalog.log"), false).await;
-    let storage = TestStorage::fs(&scratch);
-    let mut gateway_args: Vec<String> = [
-        "gateway",
-        "--http-addr",
-        "127.0.0.1:0",
-        "--catalog-url",
-        &catalog.addr,
-    ]
-    .map(String::from)
-    .to_vec();
-    gateway_args.extend(storage.args());
-    let gateway = Role::start(&gateway_args, &scratch.path().join("gateway.log"), true).await;
+    let (key, storage) = (split.key.clone(), split.storage.clone());
+    let gateway_addr = split.gateway.addr.clone();
 
     // The roles work apart.
     let png = fixture("hero.png");
     let response = Client::new()
-        .post(format!("{}/v1/uploads", gateway.addr))
+        .post(format!("{}/v1/uploads", gateway_addr))
         .header("x-api-key", &key)
         .header("x-file-name", "hero.png")
         .body(png.clone())
@@ -105,16 +75,16 @@ async fn catalog_lost_mid_upload_leaves_no_object() {
     let files_before = storage.all_files().await;
 
     // The catalog dies while an upload is streaming: the object must go.
-    let (tx, pending) = held_upload(&gateway.addr, &key);
+    let (tx, pending) = held_upload(&gateway_addr, &key);
     feed_first_part(&tx, &png).await;
-    catalog.kill();
+    split.catalog.kill();
     drop(tx);
     assert_unavailable(pending.await.expect("response")).await;
     assert_eq!(storage.all_files().await, files_before);
 
     // And with the catalog gone, a new upload is refused up front.
     let response = Client::new()
-        .post(format!("{}/v1/uploads", gateway.addr))
+        .post(format!("{}/v1/uploads", gateway_addr))
         .header("x-api-key", &key)
         .header("x-file-name", "hero.png")
         .body(png)
