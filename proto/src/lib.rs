@@ -13,7 +13,7 @@ pub mod catalog {
     };
 
     pub type CatalogClient = v1::catalog_service_client::CatalogServiceClient<
-        InterceptedService<Channel, crate::context::ForwardRequestId>,
+        InterceptedService<Channel, crate::context::ForwardContext>,
     >;
 
     /// A lazily connecting catalog client: callers start even while the catalog is still coming
@@ -30,7 +30,7 @@ pub mod catalog {
         Ok(
             v1::catalog_service_client::CatalogServiceClient::with_interceptor(
                 endpoint.connect_lazy(),
-                crate::context::ForwardRequestId::with_service_token(service_token),
+                crate::context::ForwardContext::with_service_token(service_token),
             ),
         )
     }
@@ -45,14 +45,21 @@ pub mod gateway {
 /// The encoded file descriptor set of every package here, served by gRPC reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("assetd_descriptor");
 
-/// The request id of the work in progress, carried from an HTTP request or a queue message into
-/// every gRPC call made on its behalf (as `x-request-id` metadata).
+/// The request id and the W3C trace context of the work in progress, carried from an HTTP request
+/// or a queue message into every gRPC call made on its behalf (as `x-request-id`, `traceparent` and
+/// `tracestate` metadata).
 pub mod context {
+    use opentelemetry::{
+        global,
+        propagation::{Extractor, Injector},
+        trace::TraceContextExt,
+    };
     use tonic::{
         Request, Status,
         metadata::{Ascii, MetadataValue},
         service::Interceptor,
     };
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
 
     tokio::task_local! {
         /// Set with `REQUEST_ID.scope(id, future)` around the work of one request or job.
@@ -64,13 +71,89 @@ pub mod context {
         REQUEST_ID.try_with(Clone::clone).ok()
     }
 
-    /// Adds the current request id to outgoing calls, and the service token when one is configured.
+    /// A W3C trace context as it travels between processes: the `traceparent` and `tracestate`
+    /// values (empty when absent). Stored with a probe job, sent as AMQP headers and gRPC metadata.
+    #[derive(Clone, Debug, Default, PartialEq, Eq)]
+    pub struct TraceContext {
+        pub traceparent: String,
+        pub tracestate: String,
+    }
+
+    impl TraceContext {
+        /// The context of the current span, to hand to the next hop. Empty outside any span or
+        /// when no W3C propagator is installed (`assetd_platform::telemetry::init` installs it).
+        pub fn current() -> Self {
+            let cx = tracing::Span::current().context();
+            let mut carried = Self::default();
+            global::get_text_map_propagator(|propagator| {
+                propagator.inject_context(&cx, &mut carried)
+            });
+            carried
+        }
+
+        /// The context an HTTP request or gRPC call arrived with.
+        pub fn from_headers(headers: &http::HeaderMap) -> Self {
+            let value = |name: &str| {
+                headers
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            Self {
+                traceparent: value("traceparent"),
+                tracestate: value("tracestate"),
+            }
+        }
+    }
+
+    impl Injector for TraceContext {
+        fn set(&mut self, key: &str, value: String) {
+            match key {
+                "traceparent" => self.traceparent = value,
+                "tracestate" => self.tracestate = value,
+                _ => {}
+            }
+        }
+    }
+
+    impl Extractor for TraceContext {
+        fn get(&self, key: &str) -> Option<&str> {
+            let value = match key {
+                "traceparent" => &self.traceparent,
+                "tracestate" => &self.tracestate,
+                _ => return None,
+            };
+            (!value.is_empty()).then_some(value.as_str())
+        }
+
+        fn keys(&self) -> Vec<&str> {
+            vec!["traceparent", "tracestate"]
+        }
+    }
+
+    /// Makes `span` continue the trace `parent` came from (a new trace when `parent` is empty or
+    /// malformed) and records the trace id in the span's `trace_id` field, so every log line
+    /// inside the span carries it. Call it before the span is first entered.
+    pub fn continue_trace(span: &tracing::Span, parent: &TraceContext) {
+        let parent = global::get_text_map_propagator(|propagator| propagator.extract(parent));
+        // Fails only when tracing is not set up with OpenTelemetry (e.g. in unit tests).
+        let _ = span.set_parent(parent);
+        let cx = span.context();
+        let span_context = cx.span().span_context().clone();
+        if span_context.is_valid() {
+            span.record("trace_id", tracing::field::display(span_context.trace_id()));
+        }
+    }
+
+    /// Adds the current request id and trace context to outgoing calls, and the service token
+    /// when one is configured.
     #[derive(Clone, Default)]
-    pub struct ForwardRequestId {
+    pub struct ForwardContext {
         authorization: Option<MetadataValue<Ascii>>,
     }
 
-    impl ForwardRequestId {
+    impl ForwardContext {
         /// Also sends `authorization: Bearer <token>` on every call. A token that cannot be a
         /// metadata value (control characters) is sent as an empty one and refused by the server.
         pub fn with_service_token(token: Option<String>) -> Self {
@@ -85,18 +168,29 @@ pub mod context {
         }
     }
 
-    impl std::fmt::Debug for ForwardRequestId {
+    impl std::fmt::Debug for ForwardContext {
         fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.debug_struct("ForwardRequestId")
+            f.debug_struct("ForwardContext")
                 .field("service_token", &self.authorization.as_ref().map(|_| "***"))
                 .finish()
         }
     }
 
-    impl Interceptor for ForwardRequestId {
+    impl Interceptor for ForwardContext {
         fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
             if let Some(value) = request_id().and_then(|id| id.parse().ok()) {
                 request.metadata_mut().insert("x-request-id", value);
+            }
+            let trace = TraceContext::current();
+            for (name, value) in [
+                ("traceparent", trace.traceparent),
+                ("tracestate", trace.tracestate),
+            ] {
+                if let Ok(value) = value.parse::<MetadataValue<Ascii>>()
+                    && !value.is_empty()
+                {
+                    request.metadata_mut().insert(name, value);
+                }
             }
             if let Some(value) = &self.authorization {
                 request

@@ -11,7 +11,7 @@ use std::{
 
 use assetd_proto::{
     catalog::v1::{self as catalog_pb, ProbeStatus, catalog_service_client::CatalogServiceClient},
-    context::ForwardRequestId,
+    context::ForwardContext,
     gateway::v1::{
         UploadMetadata, UploadRequest, UploadResponse,
         gateway_service_client::GatewayServiceClient, upload_request::Part,
@@ -32,8 +32,8 @@ use crate::probe::wait_probed;
 
 const TOKEN: &str = "e2e-service-token-0123456789";
 
-type Catalog = CatalogServiceClient<InterceptedService<Channel, ForwardRequestId>>;
-type Gateway = GatewayServiceClient<InterceptedService<Channel, ForwardRequestId>>;
+type Catalog = CatalogServiceClient<InterceptedService<Channel, ForwardContext>>;
+type Gateway = GatewayServiceClient<InterceptedService<Channel, ForwardContext>>;
 
 async fn channel(url: &str) -> Channel {
     tonic::transport::Endpoint::from_shared(url.to_owned())
@@ -43,8 +43,8 @@ async fn channel(url: &str) -> Channel {
         .unwrap_or_else(|err| panic!("connect to {url}: {err}"))
 }
 
-fn auth(token: Option<&str>) -> ForwardRequestId {
-    ForwardRequestId::with_service_token(token.map(str::to_owned))
+fn auth(token: Option<&str>) -> ForwardContext {
+    ForwardContext::with_service_token(token.map(str::to_owned))
 }
 
 async fn catalog(url: &str, token: Option<&str>) -> Catalog {

@@ -10,6 +10,7 @@ mod probe;
 mod python_client;
 mod s3;
 mod streaming;
+mod traces;
 mod uploads;
 
 use assetd_tests::Assetd;

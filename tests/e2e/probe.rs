@@ -366,6 +366,15 @@ pub struct Split {
 
 impl Split {
     pub async fn start(engine: Engine, amqp: Option<&TestAmqp>) -> Option<Self> {
+        Self::start_with(engine, amqp, &[]).await
+    }
+
+    /// Like `start`, with `extra_args` on both the catalog's and the gateway's command line.
+    pub async fn start_with(
+        engine: Engine,
+        amqp: Option<&TestAmqp>,
+        extra_args: &[String],
+    ) -> Option<Self> {
         let scratch = ScratchDir::new();
         let db = TestDb::create(engine, scratch.path()).await?;
         cli(&["migrate", "--database-url", &db.url]);
@@ -388,6 +397,7 @@ impl Split {
         .map(String::from)
         .to_vec();
         catalog_args.extend(amqp.map(TestAmqp::args).unwrap_or_default());
+        catalog_args.extend_from_slice(extra_args);
         let catalog = Role::start(&catalog_args, &scratch.path().join("catalog.log"), false).await;
         let mut gateway_args: Vec<String> = [
             "gateway",
@@ -399,6 +409,7 @@ impl Split {
         .map(String::from)
         .to_vec();
         gateway_args.extend(storage.args());
+        gateway_args.extend_from_slice(extra_args);
         let gateway = Role::start(&gateway_args, &scratch.path().join("gateway.log"), true).await;
         Some(Self {
             scratch,

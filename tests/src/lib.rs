@@ -153,6 +153,18 @@ pub fn assetd_binary() -> &'static Path {
             ])
             .arg(&manifest);
         build.env("CARGO_TARGET_DIR", &target_dir);
+        // Cargo gives the test process the variables of the package under test; passed on, they
+        // look like changes to build scripts that watch them (ring's does) and rebuild half the tree.
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            if name.starts_with("CARGO_PKG_")
+                || name.starts_with("CARGO_MANIFEST_")
+                || ["CARGO_CRATE_NAME", "CARGO_PRIMARY_PACKAGE", "CARGO_TARGET_TMPDIR"]
+                    .contains(&name.as_ref())
+            {
+                build.env_remove(name.as_ref());
+            }
+        }
         if profile_dir
             .file_name()
             .is_some_and(|name| name == "release")

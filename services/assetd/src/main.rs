@@ -168,7 +168,6 @@ enum AccountsCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init(&cli.telemetry);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -179,12 +178,41 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli.command)) {
+    // The OTLP exporter's client is set up on (and runs on) the runtime.
+    let telemetry = {
+        let _runtime = runtime.enter();
+        match telemetry::init(&cli.telemetry, cli.command.service_name()) {
+            Ok(telemetry) => telemetry,
+            Err(err) => {
+                eprintln!("error: {err:#}");
+                return ExitCode::FAILURE;
+            }
+        }
+    };
+    let outcome = runtime.block_on(run(cli.command));
+    if let Err(err) = &outcome {
+        tracing::error!(error = format!("{err:#}"), "assetd failed");
+        eprintln!("error: {err:#}");
+    }
+    telemetry.shutdown();
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            tracing::error!(error = format!("{err:#}"), "assetd failed");
-            eprintln!("error: {err:#}");
-            ExitCode::FAILURE
+        Err(_) => ExitCode::FAILURE,
+    }
+}
+
+impl Command {
+    /// The name this process has in exported traces (unless `OTEL_SERVICE_NAME` says otherwise).
+    fn service_name(&self) -> &'static str {
+        match self {
+            Command::Serve { .. } => "assetd",
+            Command::Gateway { .. } => "assetd-gateway",
+            Command::Catalog { .. } => "assetd-catalog",
+            Command::Prober { .. } => "assetd-prober",
+            Command::Reprobe { .. }
+            | Command::Migrate { .. }
+            | Command::Keys { .. }
+            | Command::Accounts { .. } => "assetd-admin",
         }
     }
 }

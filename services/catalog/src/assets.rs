@@ -1,6 +1,6 @@
 //! The assets table: recording uploaded objects (with their project binding), reading, deleting and probe results.
 
-use assetd_proto::catalog::v1 as pb;
+use assetd_proto::{catalog::v1 as pb, context::TraceContext};
 use sqlx::{Row, any::AnyRow};
 
 use crate::{
@@ -28,6 +28,8 @@ pub struct NewAsset {
     pub project_id: Option<String>,
     /// Correlates the probe job's logs with the upload's.
     pub request_id: String,
+    /// The trace the probe job continues.
+    pub trace: TraceContext,
 }
 
 fn kind_to_sql(kind: pb::AssetKind) -> Result<&'static str> {
@@ -151,7 +153,7 @@ pub async fn create(db: &Db, new: NewAsset) -> Result<pb::Asset> {
         }
     }
     // The probe job commits with the asset or not at all: no asset is ever left unprobed.
-    jobs::enqueue(&mut tx, &new.asset_id, &new.request_id, now).await?;
+    jobs::enqueue(&mut tx, &new.asset_id, &new.request_id, &new.trace, now).await?;
     let row = sqlx::query(&format!(
         "SELECT {ASSET_COLUMNS} FROM assets WHERE asset_id = $1"
     ))

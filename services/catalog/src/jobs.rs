@@ -1,6 +1,6 @@
 //! The probe outbox: jobs written with their asset, claimed with a lease, retried with a delay, removed when done.
 
-use assetd_proto::catalog::v1 as pb;
+use assetd_proto::{catalog::v1 as pb, context::TraceContext};
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
@@ -12,22 +12,27 @@ use crate::{
 
 const MICROS_PER_SEC: i64 = 1_000_000;
 
-/// Queues a probe of `asset_id` inside the caller's transaction.
+/// Queues a probe of `asset_id` inside the caller's transaction; the job keeps the request id and
+/// trace context of the work that queued it.
 pub async fn enqueue(
     conn: &mut AnyConnection,
     asset_id: &str,
     request_id: &str,
+    trace: &TraceContext,
     now: i64,
 ) -> Result<String> {
     let job_id = Uuid::new_v4().hyphenated().to_string();
     sqlx::query(
-        "INSERT INTO probe_jobs (job_id, asset_id, attempts, available_at, request_id, created_at) \
-         VALUES ($1, $2, 0, $3, $4, $3)",
+        "INSERT INTO probe_jobs \
+         (job_id, asset_id, attempts, available_at, request_id, traceparent, tracestate, created_at) \
+         VALUES ($1, $2, 0, $3, $4, $5, $6, $3)",
     )
     .bind(&job_id)
     .bind(asset_id)
     .bind(now)
     .bind(request_id)
+    .bind(&trace.traceparent)
+    .bind(&trace.tracestate)
     .execute(conn)
     .await?;
     Ok(job_id)
@@ -42,7 +47,7 @@ pub async fn claim(db: &Db, max: u32, lease_secs: u32) -> Result<Vec<pb::ProbeJo
         "UPDATE probe_jobs SET available_at = $1, attempts = attempts + 1 \
          WHERE job_id IN (SELECT job_id FROM probe_jobs WHERE available_at <= $2 ORDER BY available_at LIMIT $3) \
          AND available_at <= $2 \
-         RETURNING job_id, asset_id, attempts, request_id",
+         RETURNING job_id, asset_id, attempts, request_id, traceparent, tracestate",
     )
     .bind(until)
     .bind(now)
@@ -57,6 +62,8 @@ pub async fn claim(db: &Db, max: u32, lease_secs: u32) -> Result<Vec<pb::ProbeJo
                 asset_id: row.try_get("asset_id")?,
                 attempt: u32::try_from(attempts).unwrap_or(u32::MAX),
                 request_id: row.try_get("request_id")?,
+                traceparent: row.try_get("traceparent")?,
+                tracestate: row.try_get("tracestate")?,
             })
         })
         .collect()
@@ -116,7 +123,7 @@ pub async fn reprobe_asset(db: &Db, asset_id: &str) -> Result<u64> {
     if reset.rows_affected() == 0 {
         return Err(Error::AssetNotFound);
     }
-    enqueue(&mut tx, asset_id, "", now).await?;
+    enqueue(&mut tx, asset_id, "", &TraceContext::current(), now).await?;
     tx.commit().await?;
     Ok(1)
 }
@@ -132,9 +139,10 @@ pub async fn reprobe_failed(db: &Db) -> Result<u64> {
     .bind(now)
     .fetch_all(&mut *tx)
     .await?;
+    let trace = TraceContext::current();
     for row in &failed {
         let asset_id: String = row.try_get("asset_id")?;
-        enqueue(&mut tx, &asset_id, "", now).await?;
+        enqueue(&mut tx, &asset_id, "", &trace, now).await?;
     }
     tx.commit().await?;
     Ok(failed.len() as u64)

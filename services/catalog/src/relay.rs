@@ -10,6 +10,8 @@ use assetd_platform::{
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use assetd_proto::context::TraceContext;
+
 use crate::{db::Db, jobs};
 
 /// Jobs claimed per round.
@@ -73,6 +75,10 @@ impl Relay {
                     asset_id: job.asset_id.clone(),
                     attempt: 1,
                     request_id: job.request_id.clone(),
+                    trace: TraceContext {
+                        traceparent: job.traceparent.clone(),
+                        tracestate: job.tracestate.clone(),
+                    },
                 };
                 if let Err(err) = amqp::publish(
                     channel,

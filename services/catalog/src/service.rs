@@ -1,6 +1,9 @@
 //! The catalog's gRPC service: checks each request's arguments and calls the table modules.
 
-use assetd_proto::catalog::v1::{self as pb, catalog_service_server::CatalogService};
+use assetd_proto::{
+    catalog::v1::{self as pb, catalog_service_server::CatalogService},
+    context::TraceContext,
+};
 use std::sync::Arc;
 
 use tokio::sync::Notify;
@@ -126,6 +129,7 @@ impl CatalogService for Catalog {
                 .map(|id| uuid_arg("project_id", id))
                 .transpose()?,
             request_id: req.request_id,
+            trace: TraceContext::current(),
         };
         let asset = assets::create(&self.db, new).await?;
         self.jobs_queued.notify_one();

@@ -1,9 +1,10 @@
 //! Per-request observability: a request id (the client's `x-request-id` or a new one, returned on
-//! the response and forwarded to the catalog), a log span, and the HTTP metrics.
+//! the response and forwarded to the catalog), a span continuing the client's W3C `traceparent`
+//! (or starting a trace), and the HTTP metrics.
 
 use std::time::Instant;
 
-use assetd_proto::context::REQUEST_ID;
+use assetd_proto::context::{REQUEST_ID, TraceContext, continue_trace};
 use axum::{
     extract::{MatchedPath, Request},
     http::HeaderValue,
@@ -33,15 +34,26 @@ pub async fn observe(mut request: Request, next: Next) -> Response {
         .map_or("unmatched", MatchedPath::as_str)
         .to_owned();
     let method = request.method().as_str().to_owned();
-    let span = tracing::info_span!("http", %method, %route, request_id);
+    let span = tracing::info_span!(
+        "http",
+        %method,
+        %route,
+        request_id,
+        trace_id = tracing::field::Empty,
+        status = tracing::field::Empty,
+        otel.name = format!("{method} {route}"),
+        otel.kind = "server",
+    );
+    continue_trace(&span, &TraceContext::from_headers(request.headers()));
     let started = Instant::now();
 
     let mut response = REQUEST_ID
         .scope(request_id, next.run(request))
-        .instrument(span)
+        .instrument(span.clone())
         .await;
 
     response.headers_mut().insert("x-request-id", header);
+    span.record("status", response.status().as_u16());
     let status = response.status().as_u16().to_string();
     metrics::counter!("assetd_http_requests_total", "route" => route.clone(), "method" => method.clone(), "status" => status)
         .increment(1);

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use assetd_proto::context::TraceContext;
 use lapin::{
     BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind,
     options::{
@@ -136,6 +137,29 @@ pub struct JobMessage {
     pub attempt: u32,
     #[serde(default)]
     pub request_id: String,
+    /// The W3C trace context of the upload that queued the job; travels in the `traceparent` and
+    /// `tracestate` message headers, not in the body.
+    #[serde(skip)]
+    pub trace: TraceContext,
+}
+
+/// The trace context a delivery carries in its `traceparent` and `tracestate` headers.
+pub fn trace_context(properties: &BasicProperties) -> TraceContext {
+    let header = |name: &str| match properties
+        .headers()
+        .as_ref()
+        .and_then(|headers| headers.inner().get(name))
+    {
+        Some(AMQPValue::LongString(value)) => {
+            String::from_utf8_lossy(value.as_bytes()).into_owned()
+        }
+        Some(AMQPValue::ShortString(value)) => value.as_str().to_owned(),
+        _ => String::new(),
+    };
+    TraceContext {
+        traceparent: header("traceparent"),
+        tracestate: header("tracestate"),
+    }
 }
 
 /// Connects, opens a channel with publisher confirms on, and declares the topology.
@@ -180,6 +204,14 @@ pub async fn publish(
         "x-request-id".into(),
         AMQPValue::LongString(message.request_id.clone().into()),
     );
+    for (name, value) in [
+        ("traceparent", &message.trace.traceparent),
+        ("tracestate", &message.trace.tracestate),
+    ] {
+        if !value.is_empty() {
+            headers.insert(name.into(), AMQPValue::LongString(value.clone().into()));
+        }
+    }
     let properties = BasicProperties::default()
         .with_delivery_mode(2)
         .with_content_type(ShortString::from("application/json"))

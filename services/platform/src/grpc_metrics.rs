@@ -1,5 +1,6 @@
 //! A tower layer for gRPC servers: counts calls by method and status, times them, and runs each
-//! in a span carrying the caller's `x-request-id`, so catalog log lines join the upload's.
+//! in a span carrying the caller's `x-request-id` and continuing its W3C trace context, so catalog
+//! log lines and spans join the upload's.
 
 use std::{
     future::Future,
@@ -8,8 +9,17 @@ use std::{
     time::Instant,
 };
 
+use assetd_proto::context::{TraceContext, continue_trace};
 use tower::{Layer, Service};
 use tracing::Instrument;
+
+/// Calls that get no span (they are still counted): health checks, which Kubernetes makes every
+/// few seconds, and the embedded queue's polls for jobs, several a second per prober. Each would
+/// otherwise start a trace of its own.
+const UNTRACED: &[&str] = &[
+    "/grpc.health.v1.Health/",
+    "/assetd.catalog.v1.CatalogService/ClaimProbeJobs",
+];
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct GrpcMetricsLayer;
@@ -52,7 +62,19 @@ where
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_owned();
-        let span = tracing::info_span!("grpc", method, request_id);
+        let span = if UNTRACED.iter().any(|prefix| method.starts_with(prefix)) {
+            tracing::Span::none()
+        } else {
+            tracing::info_span!(
+                "grpc",
+                method,
+                request_id,
+                trace_id = tracing::field::Empty,
+                otel.name = method,
+                otel.kind = "server",
+            )
+        };
+        continue_trace(&span, &TraceContext::from_headers(request.headers()));
         let started = Instant::now();
         let call = inner.call(request);
         Box::pin(

@@ -7,7 +7,7 @@ use assetd_platform::{
     amqp::{self, AmqpChannel, JobMessage, Topology},
     secret::Secret,
 };
-use assetd_proto::context::REQUEST_ID;
+use assetd_proto::context::{REQUEST_ID, continue_trace};
 use futures::StreamExt;
 use lapin::{
     message::Delivery,
@@ -118,7 +118,10 @@ async fn consume(
 
 async fn handle(worker: &Worker, topology: &Topology, channel: &AmqpChannel, delivery: Delivery) {
     let message: JobMessage = match serde_json::from_slice(&delivery.data) {
-        Ok(message) => message,
+        Ok(message) => JobMessage {
+            trace: amqp::trace_context(&delivery.properties),
+            ..message
+        },
         Err(err) => {
             tracing::error!(error = %err, "unreadable probe job; moving it to the dead-letter queue");
             let _ = channel
@@ -139,8 +142,12 @@ async fn handle(worker: &Worker, topology: &Topology, channel: &AmqpChannel, del
         job_id = message.job_id,
         asset_id = message.asset_id,
         attempt = message.attempt,
-        request_id = message.request_id
+        request_id = message.request_id,
+        trace_id = tracing::field::Empty,
+        otel.name = "probe",
+        otel.kind = "consumer",
     );
+    continue_trace(&span, &message.trace);
     settle(worker, topology, channel, delivery, message)
         .instrument(span)
         .await;

@@ -8,7 +8,7 @@ use assetd_proto::catalog::{
     CatalogClient,
     v1::{ClaimProbeJobsRequest, FinishProbeJobRequest, ProbeJob, RetryProbeJobRequest},
 };
-use assetd_proto::context::REQUEST_ID;
+use assetd_proto::context::{REQUEST_ID, TraceContext, continue_trace};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -70,7 +70,17 @@ pub async fn run(
                     job_id = job.job_id,
                     asset_id = job.asset_id,
                     attempt = job.attempt,
-                    request_id = job.request_id
+                    request_id = job.request_id,
+                    trace_id = tracing::field::Empty,
+                    otel.name = "probe",
+                    otel.kind = "consumer",
+                );
+                continue_trace(
+                    &span,
+                    &TraceContext {
+                        traceparent: job.traceparent.clone(),
+                        tracestate: job.tracestate.clone(),
+                    },
                 );
                 handle(&worker, catalog, job).instrument(span).await;
                 drop(permit);

@@ -1,0 +1,333 @@
+//! W3C trace context and OTLP export through the real binary: one upload's trace runs from the
+//! client's `traceparent` through the gateway, the catalog (gRPC metadata), the queue (the outbox
+//! table, or RabbitMQ message headers) and the prober, in the spans a collector receives and in
+//! every role's log lines.
+
+use std::{
+    path::Path,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use assetd_tests::{Assetd, Engine, Options, Role, TestAmqp, fixture};
+use opentelemetry_proto::tonic::{
+    collector::trace::v1::{
+        ExportTraceServiceRequest, ExportTraceServiceResponse,
+        trace_service_server::{TraceService, TraceServiceServer},
+    },
+    common::v1::any_value::Value as AnyValue,
+};
+use reqwest::{Client, StatusCode};
+use serde_json::Value;
+use tonic::{Request, Response, Status};
+
+use crate::probe::{Split, wait_probed};
+
+const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const CLIENT_SPAN_ID: &str = "00f067aa0ba902b7";
+
+fn client_traceparent() -> String {
+    format!("00-{TRACE_ID}-{CLIENT_SPAN_ID}-01")
+}
+
+/// A span as the collector received it.
+#[derive(Clone, Debug)]
+struct Received {
+    service: String,
+    name: String,
+    trace_id: String,
+    span_id: String,
+    parent_span_id: String,
+}
+
+/// An OTLP/gRPC collector that keeps every span it is sent.
+#[derive(Clone, Default)]
+struct Collector {
+    spans: Arc<Mutex<Vec<Received>>>,
+}
+
+#[tonic::async_trait]
+impl TraceService for Collector {
+    async fn export(
+        &self,
+        request: Request<ExportTraceServiceRequest>,
+    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
+        let mut received = self.spans.lock().expect("collector lock");
+        for resource_spans in request.into_inner().resource_spans {
+            let service = resource_spans
+                .resource
+                .iter()
+                .flat_map(|resource| &resource.attributes)
+                .find(|attribute| attribute.key == "service.name")
+                .and_then(|attribute| attribute.value.as_ref())
+                .and_then(|value| match &value.value {
+                    Some(AnyValue::StringValue(name)) => Some(name.clone()),
+                    _ => None,
+                })
+                .unwrap_or_default();
+            for span in resource_spans
+                .scope_spans
+                .into_iter()
+                .flat_map(|scope| scope.spans)
+            {
+                received.push(Received {
+                    service: service.clone(),
+                    name: span.name,
+                    trace_id: hex::encode(span.trace_id),
+                    span_id: hex::encode(span.span_id),
+                    parent_span_id: hex::encode(span.parent_span_id),
+                });
+            }
+        }
+        Ok(Response::new(ExportTraceServiceResponse::default()))
+    }
+}
+
+impl Collector {
+    /// Listens on a free port; returns the collector and the `--otlp-endpoint` arguments for it.
+    /// It runs on a thread of its own: the test's runtime blocks while it waits for processes
+    /// to exit, which is exactly when they send their last spans.
+    fn start() -> (Self, Vec<String>) {
+        let collector = Self::default();
+        let service = TraceServiceServer::new(collector.clone());
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the collector");
+        let addr = listener.local_addr().expect("collector address");
+        listener
+            .set_nonblocking(true)
+            .expect("non-blocking listener");
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("collector runtime");
+            runtime.block_on(async move {
+                let listener =
+                    tokio::net::TcpListener::from_std(listener).expect("collector listener");
+                let _ = tonic::transport::Server::builder()
+                    .add_service(service)
+                    .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
+                    .await;
+            });
+        });
+        (
+            collector,
+            vec!["--otlp-endpoint".into(), format!("http://{addr}")],
+        )
+    }
+
+    fn trace(&self, trace_id: &str) -> Vec<Received> {
+        self.spans
+            .lock()
+            .expect("collector lock")
+            .iter()
+            .filter(|span| span.trace_id == trace_id)
+            .cloned()
+            .collect()
+    }
+}
+
+/// The one span of `trace` named `name` whose parent is `parent`, from `service`.
+fn child<'a>(trace: &'a [Received], name: &str, parent: &str, service: &str) -> &'a Received {
+    let found: Vec<&Received> = trace
+        .iter()
+        .filter(|span| span.name == name && span.parent_span_id == parent)
+        .collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "expected one {name:?} span under {parent}, got {found:?}; the trace:\n{trace:#?}"
+    );
+    assert_eq!(found[0].service, service, "{:?}", found[0]);
+    found[0]
+}
+
+/// The spans of one upload and its probe form one tree under the client's span:
+/// gateway request → catalog CreateAsset → probe → catalog RecordProbeResult.
+fn assert_upload_trace(trace: &[Received], gateway: &str, catalog: &str, prober: &str) {
+    let http = child(trace, "POST /v1/uploads", CLIENT_SPAN_ID, gateway);
+    child(
+        trace,
+        "/assetd.catalog.v1.CatalogService/Authenticate",
+        &http.span_id,
+        catalog,
+    );
+    let create = child(
+        trace,
+        "/assetd.catalog.v1.CatalogService/CreateAsset",
+        &http.span_id,
+        catalog,
+    );
+    let probe = child(trace, "probe", &create.span_id, prober);
+    child(
+        trace,
+        "/assetd.catalog.v1.CatalogService/RecordProbeResult",
+        &probe.span_id,
+        catalog,
+    );
+}
+
+/// Uploads `hero.png` with the given extra headers; returns the asset id.
+async fn upload(base: &str, key: &str, headers: &[(&str, &str)]) -> String {
+    let mut request = Client::new()
+        .post(format!("{base}/v1/uploads"))
+        .header("x-api-key", key)
+        .header("x-file-name", "hero.png");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request
+        .body(fixture("hero.png"))
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let body: Value = response.json().await.expect("json");
+    body["data"]["assetId"]
+        .as_str()
+        .expect("asset id")
+        .to_owned()
+}
+
+fn log_lines(log: &str) -> Vec<Value> {
+    log.lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect()
+}
+
+/// The `trace_id` of the first log line with `message` whose span has `field` = `value`.
+fn logged_trace_id(lines: &[Value], message: &str, field: &str, value: &str) -> Option<String> {
+    lines
+        .iter()
+        .find(|line| line["message"] == message && line["span"][field] == value)
+        .and_then(|line| line["span"]["trace_id"].as_str())
+        .map(str::to_owned)
+}
+
+fn read_log(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+/// `assetd serve` on SQLite with the embedded queue: the trace goes through the outbox row.
+#[tokio::test]
+async fn an_upload_is_one_trace_embedded() {
+    let (collector, otlp) = Collector::start();
+    let Some(mut app) = Assetd::serve(Engine::Sqlite, None, Options { extra_args: otlp }).await
+    else {
+        return;
+    };
+    let key = app.create_key("acme");
+    let traced = upload(
+        &app.http,
+        &key,
+        &[
+            ("traceparent", client_traceparent().as_str()),
+            ("x-request-id", "traced-upload"),
+        ],
+    )
+    .await;
+    // A malformed traceparent starts a new trace instead of failing the upload.
+    let untraced = upload(
+        &app.http,
+        &key,
+        &[
+            ("traceparent", "00-not-a-trace-01"),
+            ("x-request-id", "untraced-upload"),
+        ],
+    )
+    .await;
+    wait_probed(&app.http, &key, &traced, Duration::from_secs(30)).await;
+    wait_probed(&app.http, &key, &untraced, Duration::from_secs(30)).await;
+    // Stopping exports what is still buffered.
+    assert!(app.terminate(), "assetd exits cleanly:\n{}", app.log());
+
+    let trace = collector.trace(TRACE_ID);
+    assert_upload_trace(&trace, "assetd", "assetd", "assetd");
+
+    let lines = log_lines(&app.log());
+    assert_eq!(
+        logged_trace_id(&lines, "upload stored", "request_id", "traced-upload").as_deref(),
+        Some(TRACE_ID),
+        "the gateway's log line carries the client's trace id:\n{}",
+        app.log()
+    );
+    assert_eq!(
+        logged_trace_id(&lines, "probed", "asset_id", &traced).as_deref(),
+        Some(TRACE_ID),
+        "the prober's log line carries the client's trace id:\n{}",
+        app.log()
+    );
+    let fresh = logged_trace_id(&lines, "upload stored", "request_id", "untraced-upload")
+        .expect("a new trace id on the gateway's log line");
+    assert!(
+        fresh.len() == 32 && fresh != TRACE_ID && fresh != "0".repeat(32),
+        "{fresh}"
+    );
+    assert_eq!(
+        logged_trace_id(&lines, "probed", "asset_id", &untraced).as_deref(),
+        Some(fresh.as_str()),
+        "the new trace reaches the prober"
+    );
+    assert!(
+        !collector.trace(&fresh).is_empty(),
+        "the new trace is exported"
+    );
+}
+
+/// Separate catalog, gateway and prober on Postgres and RabbitMQ: the trace crosses two gRPC hops
+/// and the AMQP message headers, and each role exports its own spans under its own name.
+#[tokio::test]
+async fn an_upload_is_one_trace_across_roles_rabbitmq() {
+    let Some(amqp) = TestAmqp::create().await else {
+        return;
+    };
+    let (collector, otlp) = Collector::start();
+    let Some(mut split) = Split::start_with(Engine::Postgres, Some(&amqp), &otlp).await else {
+        return;
+    };
+    let prober_log = split.scratch.path().join("prober.log");
+    let mut prober_args = split.prober_args(Some(&amqp));
+    prober_args.extend(otlp);
+    let mut prober = Role::spawn(&prober_args, &prober_log);
+
+    let asset_id = upload(
+        &split.gateway.addr,
+        &split.key,
+        &[
+            ("traceparent", client_traceparent().as_str()),
+            ("x-request-id", "traced-upload"),
+        ],
+    )
+    .await;
+    wait_probed(
+        &split.gateway.addr,
+        &split.key,
+        &asset_id,
+        Duration::from_secs(30),
+    )
+    .await;
+    assert!(prober.terminate(), "the prober exits cleanly");
+    assert!(split.gateway.terminate(), "the gateway exits cleanly");
+    assert!(split.catalog.terminate(), "the catalog exits cleanly");
+
+    let trace = collector.trace(TRACE_ID);
+    assert_upload_trace(&trace, "assetd-gateway", "assetd-catalog", "assetd-prober");
+
+    let gateway_log = read_log(&split.scratch.path().join("gateway.log"));
+    assert_eq!(
+        logged_trace_id(
+            &log_lines(&gateway_log),
+            "upload stored",
+            "request_id",
+            "traced-upload"
+        )
+        .as_deref(),
+        Some(TRACE_ID),
+        "{gateway_log}"
+    );
+    let prober_log = read_log(&prober_log);
+    assert_eq!(
+        logged_trace_id(&log_lines(&prober_log), "probed", "asset_id", &asset_id).as_deref(),
+        Some(TRACE_ID),
+        "{prober_log}"
+    );
+}
