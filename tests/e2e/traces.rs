@@ -142,7 +142,7 @@ fn child<'a>(trace: &'a [Received], name: &str, parent: &str, service: &str) -> 
 }
 
 /// The spans of one upload and its probe form one tree under the client's span:
-/// gateway request → catalog CreateAsset → probe → catalog RecordProbeResult.
+/// gateway request → catalog CreateAsset → probe → catalog GetAssetForProbe and RecordProbeResult.
 fn assert_upload_trace(trace: &[Received], gateway: &str, catalog: &str, prober: &str) {
     let http = child(trace, "POST /v1/uploads", CLIENT_SPAN_ID, gateway);
     child(
@@ -158,6 +158,12 @@ fn assert_upload_trace(trace: &[Received], gateway: &str, catalog: &str, prober:
         catalog,
     );
     let probe = child(trace, "probe", &create.span_id, prober);
+    child(
+        trace,
+        "/assetd.catalog.v1.CatalogService/GetAssetForProbe",
+        &probe.span_id,
+        catalog,
+    );
     child(
         trace,
         "/assetd.catalog.v1.CatalogService/RecordProbeResult",
