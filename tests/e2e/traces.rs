@@ -3,23 +3,14 @@
 //! table, or RabbitMQ message headers) and the prober, in the spans a collector receives and in
 //! every role's log lines.
 
-use std::{
-    path::Path,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::{path::Path, time::Duration};
 
-use assetd_tests::{Assetd, Engine, Options, Role, TestAmqp, fixture};
-use opentelemetry_proto::tonic::{
-    collector::trace::v1::{
-        ExportTraceServiceRequest, ExportTraceServiceResponse,
-        trace_service_server::{TraceService, TraceServiceServer},
-    },
-    common::v1::any_value::Value as AnyValue,
+use assetd_tests::{
+    Assetd, Engine, Options, Role, TestAmqp, fixture,
+    otlp::{Collector, Received},
 };
 use reqwest::{Client, StatusCode};
 use serde_json::Value;
-use tonic::{Request, Response, Status};
 
 use crate::probe::{Split, wait_probed};
 
@@ -28,102 +19,6 @@ const CLIENT_SPAN_ID: &str = "00f067aa0ba902b7";
 
 fn client_traceparent() -> String {
     format!("00-{TRACE_ID}-{CLIENT_SPAN_ID}-01")
-}
-
-/// A span as the collector received it.
-#[derive(Clone, Debug)]
-struct Received {
-    service: String,
-    name: String,
-    trace_id: String,
-    span_id: String,
-    parent_span_id: String,
-}
-
-/// An OTLP/gRPC collector that keeps every span it is sent.
-#[derive(Clone, Default)]
-struct Collector {
-    spans: Arc<Mutex<Vec<Received>>>,
-}
-
-#[tonic::async_trait]
-impl TraceService for Collector {
-    async fn export(
-        &self,
-        request: Request<ExportTraceServiceRequest>,
-    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        let mut received = self.spans.lock().expect("collector lock");
-        for resource_spans in request.into_inner().resource_spans {
-            let service = resource_spans
-                .resource
-                .iter()
-                .flat_map(|resource| &resource.attributes)
-                .find(|attribute| attribute.key == "service.name")
-                .and_then(|attribute| attribute.value.as_ref())
-                .and_then(|value| match &value.value {
-                    Some(AnyValue::StringValue(name)) => Some(name.clone()),
-                    _ => None,
-                })
-                .unwrap_or_default();
-            for span in resource_spans
-                .scope_spans
-                .into_iter()
-                .flat_map(|scope| scope.spans)
-            {
-                received.push(Received {
-                    service: service.clone(),
-                    name: span.name,
-                    trace_id: hex::encode(span.trace_id),
-                    span_id: hex::encode(span.span_id),
-                    parent_span_id: hex::encode(span.parent_span_id),
-                });
-            }
-        }
-        Ok(Response::new(ExportTraceServiceResponse::default()))
-    }
-}
-
-impl Collector {
-    /// Listens on a free port; returns the collector and the `--otlp-endpoint` arguments for it.
-    /// It runs on a thread of its own: the test's runtime blocks while it waits for processes
-    /// to exit, which is exactly when they send their last spans.
-    fn start() -> (Self, Vec<String>) {
-        let collector = Self::default();
-        let service = TraceServiceServer::new(collector.clone());
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the collector");
-        let addr = listener.local_addr().expect("collector address");
-        listener
-            .set_nonblocking(true)
-            .expect("non-blocking listener");
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("collector runtime");
-            runtime.block_on(async move {
-                let listener =
-                    tokio::net::TcpListener::from_std(listener).expect("collector listener");
-                let _ = tonic::transport::Server::builder()
-                    .add_service(service)
-                    .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
-                    .await;
-            });
-        });
-        (
-            collector,
-            vec!["--otlp-endpoint".into(), format!("http://{addr}")],
-        )
-    }
-
-    fn trace(&self, trace_id: &str) -> Vec<Received> {
-        self.spans
-            .lock()
-            .expect("collector lock")
-            .iter()
-            .filter(|span| span.trace_id == trace_id)
-            .cloned()
-            .collect()
-    }
 }
 
 /// The one span of `trace` named `name` whose parent is `parent`, from `service`.

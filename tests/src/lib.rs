@@ -2,6 +2,8 @@
 //! database (SQLite file or a new Postgres database) and fresh storage (a directory or an S3 bucket),
 //! and gives tests what they need to look behind it (rows, objects).
 
+pub mod otlp;
+
 use std::{
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
@@ -159,8 +161,12 @@ pub fn assetd_binary() -> &'static Path {
             let name = name.to_string_lossy();
             if name.starts_with("CARGO_PKG_")
                 || name.starts_with("CARGO_MANIFEST_")
-                || ["CARGO_CRATE_NAME", "CARGO_PRIMARY_PACKAGE", "CARGO_TARGET_TMPDIR"]
-                    .contains(&name.as_ref())
+                || [
+                    "CARGO_CRATE_NAME",
+                    "CARGO_PRIMARY_PACKAGE",
+                    "CARGO_TARGET_TMPDIR",
+                ]
+                .contains(&name.as_ref())
             {
                 build.env_remove(name.as_ref());
             }
