@@ -97,6 +97,15 @@ impl Collector {
         )
     }
 
+    /// How many spans arrived.
+    pub fn len(&self) -> usize {
+        self.spans.lock().expect("collector lock").len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     pub fn trace(&self, trace_id: &str) -> Vec<Received> {
         self.spans
             .lock()
