@@ -72,7 +72,10 @@ wrk_bad() { awk '/Non-2xx or 3xx responses:/ { n += $5 } /Socket errors:/ { gsub
 command -v wrk >/dev/null || {
     log "installing wrk"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
+    apt-get install -y wrk >/dev/null 2>&1 || {
+        apt-get update >/dev/null 2>&1 || log "apt-get update reported errors; trying the install anyway"
+        apt-get install -y wrk >/dev/null
+    }
 }
 
 # ---------------------------------------------------------------- builds
@@ -132,7 +135,7 @@ run() {
     PIDS+=("$pid")
     port=""
     for _ in $(seq 300); do
-        port=$(grep -F 'gateway HTTP listening' "$dir/serve.log" 2>/dev/null | sed -nE 's/.*"addr":"127\.0\.0\.1:([0-9]+)".*/\1/p' | head -1)
+        port=$(grep -F 'gateway HTTP listening' "$dir/serve.log" 2>/dev/null | sed -nE 's/.*"addr":"127\.0\.0\.1:([0-9]+)".*/\1/p' | head -1 || true)
         [[ -n $port ]] && break
         sleep 0.1
     done
