@@ -66,6 +66,8 @@ wrk_pct_ms() {
         if (u == "us") v /= 1000; else if (u == "s") v *= 1000; else if (u == "m") v *= 60000
         printf "%.2f", v }' "$1"
 }
+cpu_ticks() { local f; read -r -a f <"/proc/$1/stat"; echo $((f[13] + f[14])); }
+CLK_TCK=$(getconf CLK_TCK)
 wrk_rps() { awk '/^Requests\/sec:/ { print $2 }' "$1"; }
 wrk_bad() { awk '/Non-2xx or 3xx responses:/ { n += $5 } /Socket errors:/ { gsub(/,/, ""); n += $4 + $6 + $8 + $10 } END { print n + 0 }' "$1"; }
 
@@ -93,7 +95,8 @@ fi
 for f in "$BIN_TRACE" "$BIN_BASE" "$SINK"; do [[ -x $f ]] || die "missing $f (run without SKIP_BUILD=1)"; done
 BASE_COMMIT=$(git -C "$ROOT" rev-parse --short "$BASE")
 HEAD_COMMIT=$(git -C "$ROOT" rev-parse --short HEAD)
-DIRTY=$(git -C "$ROOT" status --porcelain | grep -qv '^??' && echo " (with uncommitted changes)" || true)
+DIRTY=$(git -C "$ROOT" status --porcelain -- Cargo.toml Cargo.lock proto services migrations |
+    grep -qv '^??' && echo " (with uncommitted changes to its sources)" || true)
 
 # ---------------------------------------------------------------- one measurement
 cat >"$WORK/upload.lua" <<'EOF'
@@ -145,8 +148,13 @@ run() {
         "http://127.0.0.1:$port/v1/uploads" | sed -nE 's/.*"assetId":"([^"]+)".*/\1/p')
     [[ -n $id ]] || die "warm-up upload failed ($cfg)"
     BENCH_KEY=$key wrk -t2 -c"$CONC" -d2s -s "$WORK/get.lua" "http://127.0.0.1:$port/v1/assets/$id" >/dev/null 2>&1
+    local t0 t1 gets cpu_us
+    t0=$(cpu_ticks "$pid")
     BENCH_KEY=$key wrk -t2 -c"$CONC" -d"${SECS}s" --latency --timeout 10s -s "$WORK/get.lua" \
         "http://127.0.0.1:$port/v1/assets/$id" >"$dir/get.out" 2>&1
+    t1=$(cpu_ticks "$pid")
+    gets=$(awk '/requests in/ { print $1 }' "$dir/get.out")
+    cpu_us=$(calc "($t1 - $t0) * 1000000 / $CLK_TCK / $gets" 1)
     BENCH_KEY=$key BENCH_BODY=$SMALL wrk -t2 -c"$CONC" -d"${SECS}s" --latency --timeout 10s -s "$WORK/upload.lua" \
         "http://127.0.0.1:$port/v1/uploads" >"$dir/upload.out" 2>&1
     local uploads
@@ -157,11 +165,11 @@ run() {
         stop_pid "$sink_pid"
         spans=$(awk '/^spans / { print $2 }' "$dir/sink.out")
     fi
-    printf '%s %s %s %s %s %s %s %s %s %s %s\n' "$cfg" "$rep" \
+    printf '%s %s %s %s %s %s %s %s %s %s %s %s\n' "$cfg" "$rep" \
         "$(wrk_rps "$dir/get.out")" "$(wrk_pct_ms "$dir/get.out" 50%)" "$(wrk_pct_ms "$dir/get.out" 99%)" "$(wrk_bad "$dir/get.out")" \
         "$(wrk_rps "$dir/upload.out")" "$(wrk_pct_ms "$dir/upload.out" 50%)" "$(wrk_pct_ms "$dir/upload.out" 99%)" "$(wrk_bad "$dir/upload.out")" \
-        "${spans:--}" >>"$WORK/results"
-    log "$cfg rep $rep: GET $(wrk_rps "$dir/get.out")/s, uploads $(wrk_rps "$dir/upload.out")/s ($uploads), spans ${spans:--}"
+        "${spans:--}" "$cpu_us" >>"$WORK/results"
+    log "$cfg rep $rep: GET $(wrk_rps "$dir/get.out")/s ($cpu_us us CPU each), uploads $(wrk_rps "$dir/upload.out")/s ($uploads), spans ${spans:--}"
     rm -rf "$dir/objects"
 }
 
@@ -188,8 +196,9 @@ ratio_median() { # CONFIG FIELD -> median over reps of CONFIG/base
 row() {
     local cfg=$1
     # shellcheck disable=SC2046
-    printf '| %s | %s | %s | %s / %s | %s | %s | %s / %s | %s |\n' "$cfg" \
+    printf '| %s | %s | %s | %s | %s | %s / %s | %s | %s | %s / %s | %s |\n' "$cfg" \
         "$(median $(col "$cfg" 3))" "$([[ $cfg == base ]] && echo 1 || ratio_median "$cfg" 3)" \
+        "$(median $(col "$cfg" 12))" "$([[ $cfg == base ]] && echo 1 || ratio_median "$cfg" 12)" \
         "$(median $(col "$cfg" 4))" "$(median $(col "$cfg" 5))" \
         "$(median $(col "$cfg" 7))" "$([[ $cfg == base ]] && echo 1 || ratio_median "$cfg" 7)" \
         "$(median $(col "$cfg" 8))" "$(median $(col "$cfg" 9))" \
@@ -213,15 +222,18 @@ Loads: \`GET /v1/assets/{id}\` (API-key check and read: two catalog gRPC calls, 
 POSTs of a $SMALL_BYTES-byte PNG (\`/v1/uploads\`: two catalog calls, and each upload's probe through the
 embedded queue runs in the same process: about seven spans per upload).
 
-| config | GET/s (median) | vs base (median of per-rep ratios) | GET p50 / p99 ms | uploads/s (median) | vs base | upload p50 / p99 ms | errors |
-|---|---|---|---|---|---|---|---|
+| config | GET/s (median) | vs base (median of per-rep ratios) | assetd CPU per GET, µs | vs base | GET p50 / p99 ms | uploads/s (median) | vs base | upload p50 / p99 ms | errors |
+|---|---|---|---|---|---|---|---|---|---|
 $(row base)
 $(row trace)
 $(row otlp)
 
 Spans the sink received per run (otlp): $(col otlp 11 | tr '\n' ' ')
 
-Raw (config, rep, GET/s, GET p50, GET p99, GET errors, uploads/s, upload p50, upload p99, upload errors, spans):
+CPU per GET is the assetd process's user + system time during the GET load (from /proc) divided
+by the GETs wrk completed: less sensitive to the machine's other load than the rates.
+
+Raw (config, rep, GET/s, GET p50, GET p99, GET errors, uploads/s, upload p50, upload p99, upload errors, spans, CPU µs per GET):
 
 \`\`\`
 $(cat "$WORK/results")
