@@ -720,6 +720,81 @@ async fn project_pages(engine: Engine) {
 }
 
 /// The same operations straight over the catalog's gRPC.
+/// An idempotency key is remembered for `--idempotency-key-ttl-secs`: within it a retry replays,
+/// after it the same key creates again, and the sweeper deletes the expired row.
+async fn idempotency_keys_expire(engine: Engine) {
+    let Some(app) = Assetd::serve(
+        engine,
+        None,
+        Options {
+            extra_args: vec!["--idempotency-key-ttl-secs".into(), "2".into()],
+        },
+    )
+    .await
+    else {
+        return;
+    };
+    let key = app.create_key("acme");
+    let api = Api::new(&app, &key);
+    let create = || {
+        api.request(Method::POST, "/v1/projects")
+            .header("idempotency-key", "expiring")
+            .json(&json!({"editorState": editor_state(), "stateSchemaVersion": "v1", "title": "T"}))
+    };
+    let (status, first) = api.send(create()).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let (_, replay) = api.send(create()).await;
+    assert_eq!(replay["data"]["projectId"], first["data"]["projectId"]);
+
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let (status, again) = api.send(create()).await;
+    assert_eq!(status, StatusCode::CREATED, "{again}");
+    assert_ne!(
+        again["data"]["projectId"], first["data"]["projectId"],
+        "an expired key creates again"
+    );
+    let (_, replay) = api.send(create()).await;
+    assert_eq!(
+        replay["data"]["projectId"], again["data"]["projectId"],
+        "and is remembered afresh"
+    );
+
+    // The sweeper (every ttl here) deletes the row once it is older than the ttl.
+    let pool = app.db.pool().await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM idempotency_keys")
+            .fetch_one(&pool)
+            .await
+            .expect("count keys");
+        if rows == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "expired idempotency keys were not swept:\n{}",
+            app.log()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    let (_, projects) = api.get("/v1/projects?pageSize=10").await;
+    assert_eq!(
+        projects["data"].as_array().map(Vec::len),
+        Some(2),
+        "sweeping keys leaves their projects: {projects}"
+    );
+}
+
+#[tokio::test]
+async fn idempotency_keys_expire_sqlite() {
+    idempotency_keys_expire(Engine::Sqlite).await;
+}
+
+#[tokio::test]
+async fn idempotency_keys_expire_postgres() {
+    idempotency_keys_expire(Engine::Postgres).await;
+}
+
 async fn grpc_operations(engine: Engine) {
     let Some(app) = Assetd::serve(engine, None, Options::default()).await else {
         return;

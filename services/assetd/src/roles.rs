@@ -159,6 +159,7 @@ fn spawn_catalog(
     amqp: &AmqpConfig,
     readiness: &Readiness,
     service_token: &ServiceTokenConfig,
+    idempotency_ttl: Duration,
     shutdown: &CancellationToken,
 ) {
     let jobs_queued = Arc::new(Notify::new());
@@ -181,6 +182,7 @@ fn spawn_catalog(
         jobs_queued,
         readiness.clone(),
         service_token.require(),
+        idempotency_ttl,
         shutdown.clone(),
     ));
 }
@@ -238,6 +240,7 @@ pub async fn serve(
         &amqp,
         &readiness,
         &service_token,
+        Duration::from_secs(catalog.idempotency_key_ttl_secs),
         &core_shutdown,
     );
 
@@ -347,6 +350,7 @@ pub async fn catalog(
         &amqp,
         &readiness,
         &service_token,
+        Duration::from_secs(catalog.idempotency_key_ttl_secs),
         &shutdown,
     );
     let result = run_role(work, admin_tasks, stop_admin, &shutdown).await;

@@ -34,4 +34,13 @@ pub struct CatalogConfig {
         default_value = "127.0.0.1:50051"
     )]
     pub catalog_grpc_addr: SocketAddr,
+    /// How long an `Idempotency-Key` of project creation is remembered; after that the same key
+    /// creates again. Expired keys are swept from the database.
+    #[arg(
+        long,
+        env = "ASSETD_IDEMPOTENCY_KEY_TTL_SECS",
+        default_value_t = 86_400,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub idempotency_key_ttl_secs: u64,
 }

@@ -5,6 +5,11 @@
 //! requests with one key serialize on the row's primary key: the loser sees the winner's committed
 //! row and replays it (or is refused when its request differs). Rows are kept with the project's
 //! deletion too (a retry after a delete replays the original answer, it does not create again).
+//!
+//! A key is remembered for the configured time to live: an older row counts as absent (the key
+//! creates again, whatever the sweeper has done so far) and [`sweep`] deletes such rows.
+
+use std::time::Duration;
 
 use assetd_proto::catalog::v1 as pb;
 use sha2::{Digest, Sha256};
@@ -12,8 +17,10 @@ use sqlx::Row;
 
 use crate::{
     assets::is_foreign_key_violation,
+    db::Db,
     error::{Error, Result},
     projects::NewProject,
+    time::now_micros,
 };
 
 /// Longest accepted idempotency key, in characters.
@@ -31,14 +38,18 @@ pub fn request_hash(new: &NewProject) -> String {
 }
 
 /// Records `key` for the project about to be created as `created`. Returns `None` when the key is
-/// new (the caller goes on and inserts the project in the same transaction), or the first
-/// response when the key was already used by the same request.
+/// new or expired (the caller goes on and inserts the project in the same transaction), or the
+/// first response when the key was already used by the same request within `ttl`.
 pub async fn claim(
     conn: &mut sqlx::AnyConnection,
     new: &NewProject,
     key: &str,
     created: &pb::Project,
+    ttl: Duration,
 ) -> Result<Option<pb::Project>> {
+    let expired_before = created
+        .created_at_unix_micros
+        .saturating_sub(i64::try_from(ttl.as_micros()).unwrap_or(i64::MAX));
     let hash = request_hash(new);
     let response = serde_json::json!({
         "project_id": created.project_id,
@@ -50,7 +61,10 @@ pub async fn claim(
     });
     let inserted = sqlx::query(
         "INSERT INTO idempotency_keys (account_id, idem_key, request_hash, project_id, response, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (account_id, idem_key) DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (account_id, idem_key) DO UPDATE SET \
+         request_hash = excluded.request_hash, project_id = excluded.project_id, \
+         response = excluded.response, created_at = excluded.created_at \
+         WHERE idempotency_keys.created_at < $7",
     )
     .bind(&new.account_id)
     .bind(key)
@@ -58,6 +72,7 @@ pub async fn claim(
     .bind(&created.project_id)
     .bind(response.to_string())
     .bind(created.created_at_unix_micros)
+    .bind(expired_before)
     .execute(&mut *conn)
     .await
     .map_err(|err| {
@@ -97,4 +112,15 @@ pub async fn claim(
         created_at_unix_micros: micros("created_at"),
         updated_at_unix_micros: micros("updated_at"),
     }))
+}
+
+/// Deletes the keys older than `ttl`; returns how many.
+pub async fn sweep(db: &Db, ttl: Duration) -> Result<u64> {
+    let expired_before =
+        now_micros().saturating_sub(i64::try_from(ttl.as_micros()).unwrap_or(i64::MAX));
+    let deleted = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+        .bind(expired_before)
+        .execute(db.pool())
+        .await?;
+    Ok(deleted.rows_affected())
 }

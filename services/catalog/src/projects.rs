@@ -1,5 +1,7 @@
 //! Projects and their asset bindings: create, read, delete, bind and unbind.
 
+use std::time::Duration;
+
 use assetd_proto::catalog::v1 as pb;
 use sqlx::{Row, any::AnyRow};
 use uuid::Uuid;
@@ -39,7 +41,9 @@ pub struct NewProject {
     pub idempotency_key: Option<String>,
 }
 
-pub async fn create(db: &Db, new: NewProject) -> Result<pb::Project> {
+/// Creates a project; with an idempotency key, a key used within `idempotency_ttl` replays the
+/// first response instead.
+pub async fn create(db: &Db, new: NewProject, idempotency_ttl: Duration) -> Result<pb::Project> {
     if serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&new.editor_state_json)
         .is_err()
     {
@@ -61,7 +65,9 @@ pub async fn create(db: &Db, new: NewProject) -> Result<pb::Project> {
             created_at_unix_micros: now,
             updated_at_unix_micros: now,
         };
-        if let Some(first) = idempotency::claim(&mut tx, &new, key, &created).await? {
+        if let Some(first) =
+            idempotency::claim(&mut tx, &new, key, &created, idempotency_ttl).await?
+        {
             return Ok(first);
         }
     }

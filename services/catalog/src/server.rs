@@ -14,7 +14,7 @@ use tonic_health::ServingStatus;
 
 use crate::{
     db::{Db, Engine},
-    jobs,
+    idempotency, jobs,
     service::Catalog,
     watch::ProbeEvents,
 };
@@ -33,6 +33,7 @@ pub async fn serve(
     jobs_queued: Arc<Notify>,
     readiness: Readiness,
     service_token: RequireServiceToken,
+    idempotency_ttl: Duration,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -75,6 +76,7 @@ pub async fn serve(
         })
     };
     spawn_outbox_gauges(db.clone(), shutdown.clone());
+    spawn_idempotency_sweeper(db.clone(), idempotency_ttl, shutdown.clone());
 
     let probe_events = ProbeEvents::new(shutdown.clone());
     if db.engine() == Engine::Postgres {
@@ -89,7 +91,7 @@ pub async fn serve(
         .add_service(health_service)
         .add_service(reflection)
         .add_service(CatalogServiceServer::with_interceptor(
-            Catalog::new(db, jobs_queued, probe_events),
+            Catalog::new(db, jobs_queued, probe_events, idempotency_ttl),
             service_token,
         ))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled_owned())
@@ -114,6 +116,27 @@ fn spawn_outbox_gauges(db: Db, shutdown: CancellationToken) {
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 () = tokio::time::sleep(Duration::from_secs(5)) => {}
+            }
+        }
+    });
+}
+
+/// Deletes expired idempotency keys at start and then every `ttl` (at most every 10 minutes).
+/// Expired keys already count as absent when claimed; this only keeps the table small.
+fn spawn_idempotency_sweeper(db: Db, ttl: Duration, shutdown: CancellationToken) {
+    let every = ttl.clamp(Duration::from_secs(1), Duration::from_secs(600));
+    tokio::spawn(async move {
+        loop {
+            match idempotency::sweep(&db, ttl).await {
+                Ok(0) => {}
+                Ok(deleted) => tracing::info!(deleted, "expired idempotency keys deleted"),
+                Err(err) => {
+                    tracing::warn!(error = %err, "cannot delete expired idempotency keys; retrying later")
+                }
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = tokio::time::sleep(every) => {}
             }
         }
     });

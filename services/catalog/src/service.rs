@@ -4,7 +4,7 @@ use assetd_proto::{
     catalog::v1::{self as pb, catalog_service_server::CatalogService},
     context::TraceContext,
 };
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use tokio::sync::Notify;
 use tonic::{Request, Response, Status};
@@ -38,14 +38,22 @@ pub struct Catalog {
     jobs_queued: Arc<Notify>,
     /// Probe results as they are recorded, for `WatchAsset`.
     probe_events: ProbeEvents,
+    /// How long a project-creation idempotency key is remembered.
+    idempotency_ttl: Duration,
 }
 
 impl Catalog {
-    pub fn new(db: Db, jobs_queued: Arc<Notify>, probe_events: ProbeEvents) -> Self {
+    pub fn new(
+        db: Db,
+        jobs_queued: Arc<Notify>,
+        probe_events: ProbeEvents,
+        idempotency_ttl: Duration,
+    ) -> Self {
         Self {
             db,
             jobs_queued,
             probe_events,
+            idempotency_ttl,
         }
     }
 }
@@ -182,7 +190,9 @@ impl CatalogService for Catalog {
                 .map(|key| idempotency_key_arg(&key).map(|()| key))
                 .transpose()?,
         };
-        Ok(Response::new(projects::create(&self.db, new).await?))
+        Ok(Response::new(
+            projects::create(&self.db, new, self.idempotency_ttl).await?,
+        ))
     }
 
     async fn get_project(
