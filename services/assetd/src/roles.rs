@@ -152,6 +152,10 @@ async fn spawn_gateway(
 }
 
 /// The catalog's gRPC server plus, with RabbitMQ configured, the outbox relay.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the catalog's parts as each role built them, and its settings"
+)]
 fn spawn_catalog(
     tasks: &mut Tasks,
     listener: TcpListener,
