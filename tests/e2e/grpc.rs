@@ -663,6 +663,60 @@ async fn watch_sees_pending_then_ready_postgres() {
     watch_sees_pending_then_ready(Engine::Postgres, 1, 0).await;
 }
 
+/// A watch of an asset still pending ends with NOT_FOUND when the asset is deleted, also when it
+/// is deleted through another catalog replica (LISTEN/NOTIFY).
+async fn watch_ends_when_the_asset_is_deleted(engine: Engine, catalogs: usize, delete_via: usize) {
+    let Some(cluster) = Cluster::start(engine, catalogs).await else {
+        return;
+    };
+    let watch_on = &cluster.catalogs[0].addr;
+    let account_id = account_of(watch_on, &cluster.key).await;
+    let mut client = gateway(&cluster.gateway_grpc, Some(TOKEN)).await;
+    let response = upload(
+        &mut client,
+        messages(
+            metadata(&account_id, "hero.png", None),
+            &fixture("hero.png"),
+            512,
+        ),
+    )
+    .await
+    .expect("upload");
+    let asset_id = response.asset.expect("asset").asset_id;
+    // No prober runs: the asset stays pending.
+    let mut stream = watch(watch_on, &account_id, &asset_id).await;
+    let first = next(&mut stream).await.expect("the current asset");
+    assert_eq!(first.probe_status(), ProbeStatus::Pending);
+
+    catalog(&cluster.catalogs[delete_via].addr, Some(TOKEN))
+        .await
+        .delete_asset(catalog_pb::DeleteAssetRequest {
+            account_id: account_id.clone(),
+            asset_id: asset_id.clone(),
+        })
+        .await
+        .expect("delete");
+    let ended = tokio::time::timeout(Duration::from_secs(30), stream.message())
+        .await
+        .expect("the watch answers within 30 s of the delete");
+    match ended {
+        Err(status) => assert_eq!(status.code(), tonic::Code::NotFound, "{status:?}"),
+        Ok(message) => panic!("expected NOT_FOUND, got {message:?}"),
+    }
+    drop(cluster.db);
+}
+
+#[tokio::test]
+async fn watch_ends_when_the_asset_is_deleted_sqlite() {
+    watch_ends_when_the_asset_is_deleted(Engine::Sqlite, 1, 0).await;
+}
+
+/// Deleted through the second replica: the watch on the first hears it through Postgres.
+#[tokio::test]
+async fn watch_ends_when_the_asset_is_deleted_on_another_catalog_postgres() {
+    watch_ends_when_the_asset_is_deleted(Engine::Postgres, 2, 1).await;
+}
+
 /// Two catalog replicas on one Postgres database: the watch is on one, the prober records
 /// through the other; LISTEN/NOTIFY carries the result across.
 #[tokio::test]

@@ -229,8 +229,24 @@ pub async fn delete(db: &Db, account_id: &str, asset_id: &str) -> Result<String>
         .bind(asset_id)
         .execute(&mut *tx)
         .await?;
+    // Watches of the asset end (with NOT_FOUND) on every replica.
+    notify_watchers(db, &mut tx, asset_id).await?;
     tx.commit().await?;
     Ok(file_key)
+}
+
+/// On Postgres, tells every catalog replica's `WatchAsset` listeners that the asset changed; the
+/// notification is delivered at commit. (Watchers on this replica are told directly too.)
+async fn notify_watchers(db: &Db, conn: &mut sqlx::AnyConnection, asset_id: &str) -> Result<()> {
+    if db.engine() == Engine::Postgres {
+        // Cast because the Any driver cannot decode `void`.
+        sqlx::query("SELECT CAST(pg_notify($1, $2) AS TEXT) AS notified")
+            .bind(crate::watch::CHANNEL)
+            .bind(asset_id)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
 }
 
 /// What the prober found out about an asset.
@@ -275,15 +291,7 @@ pub async fn record_probe(db: &Db, asset_id: &str, outcome: &ProbeOutcome) -> Re
     if query.execute(&mut *tx).await?.rows_affected() == 0 {
         return Err(Error::AssetNotFound);
     }
-    if db.engine() == Engine::Postgres {
-        // Delivered at commit to every catalog replica's LISTEN (WatchAsset); cast because the
-        // Any driver cannot decode `void`.
-        sqlx::query("SELECT CAST(pg_notify($1, $2) AS TEXT) AS notified")
-            .bind(crate::watch::CHANNEL)
-            .bind(asset_id)
-            .execute(&mut *tx)
-            .await?;
-    }
+    notify_watchers(db, &mut tx, asset_id).await?;
     let row = sqlx::query(&format!(
         "SELECT {ASSET_COLUMNS} FROM assets WHERE asset_id = $1"
     ))

@@ -164,6 +164,8 @@ impl CatalogService for Catalog {
         let account_id = uuid_arg("account_id", &req.account_id)?;
         let asset_id = uuid_arg("asset_id", &req.asset_id)?;
         let file_key = assets::delete(&self.db, &account_id, &asset_id).await?;
+        // Open watches of the asset end with NOT_FOUND (on other replicas through the NOTIFY).
+        self.probe_events.publish(ProbeEvent::Changed(asset_id));
         Ok(Response::new(pb::DeleteAssetResponse { file_key }))
     }
 
@@ -273,7 +275,7 @@ impl CatalogService for Catalog {
         let asset = assets::record_probe(&self.db, &asset_id, &outcome).await?;
         // Watchers on this replica hear it at once; on Postgres, every replica (this one
         // included) also hears the NOTIFY sent in the recording transaction.
-        self.probe_events.publish(ProbeEvent::Recorded(asset_id));
+        self.probe_events.publish(ProbeEvent::Changed(asset_id));
         Ok(Response::new(asset))
     }
 

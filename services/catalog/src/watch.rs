@@ -1,7 +1,8 @@
-//! Probe-result events for `WatchAsset`: an in-process broadcast that `RecordProbeResult` feeds
-//! directly, and on Postgres also through `NOTIFY assetd_probe_done` from whichever catalog
-//! replica recorded the result (every catalog `LISTEN`s), so a watch on one replica sees results
-//! recorded through another. Watchers re-read their asset on each event; nothing polls.
+//! Asset events for `WatchAsset`: an in-process broadcast that `RecordProbeResult` and
+//! `DeleteAsset` feed directly, and on Postgres also through `NOTIFY assetd_probe_done` from
+//! whichever catalog replica recorded the result or deleted the asset (every catalog `LISTEN`s),
+//! so a watch on one replica sees what happened through another. Watchers re-read their asset on
+//! each event (a deleted one ends the watch with NOT_FOUND); nothing polls.
 
 use std::time::Duration;
 
@@ -21,8 +22,8 @@ const CAPACITY: usize = 1024;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ProbeEvent {
-    /// A probe result was recorded for this asset.
-    Recorded(String),
+    /// A probe result was recorded for this asset, or it was deleted.
+    Changed(String),
     /// Events may have been missed (the LISTEN connection was re-established): re-read.
     Resync,
 }
@@ -79,8 +80,9 @@ impl ProbeEvents {
                             next = listener.try_recv() => next,
                         };
                         match next {
-                            Ok(Some(notification)) => self
-                                .publish(ProbeEvent::Recorded(notification.payload().to_owned())),
+                            Ok(Some(notification)) => {
+                                self.publish(ProbeEvent::Changed(notification.payload().to_owned()))
+                            }
                             // The connection was lost; the next call reconnects.
                             Ok(None) => {
                                 tracing::warn!("probe-result LISTEN connection lost; reconnecting");
@@ -117,7 +119,8 @@ fn is_terminal(status: pb::ProbeStatus) -> bool {
 }
 
 /// Sends `first`, then the asset again each time an event changes its probe status, until a
-/// terminal status was sent, the client went away, or the catalog shuts down. `events` must
+/// terminal status was sent, the asset was deleted (NOT_FOUND), the client went away, or the
+/// catalog shuts down. `events` must
 /// have been subscribed before `first` was read, so no result falls between the two.
 pub async fn follow(
     db: Db,
@@ -144,7 +147,7 @@ pub async fn follow(
             event = events.recv() => event,
         };
         match event {
-            Ok(ProbeEvent::Recorded(id)) if id != asset_id => continue,
+            Ok(ProbeEvent::Changed(id)) if id != asset_id => continue,
             Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
             Err(broadcast::error::RecvError::Closed) => return,
         }
