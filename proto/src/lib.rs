@@ -93,16 +93,37 @@ pub mod context {
 
         /// The context an HTTP request or gRPC call arrived with.
         pub fn from_headers(headers: &http::HeaderMap) -> Self {
-            let value = |name: &str| {
+            Self::read(|name| {
                 headers
                     .get(name)
                     .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-                    .to_owned()
-            };
+                    .map(str::to_owned)
+            })
+        }
+
+        /// Reads both values with `header`, a lookup in any carrier (absent: empty).
+        pub fn read(header: impl Fn(&str) -> Option<String>) -> Self {
             Self {
-                traceparent: value("traceparent"),
-                tracestate: value("tracestate"),
+                traceparent: header("traceparent").unwrap_or_default(),
+                tracestate: header("tracestate").unwrap_or_default(),
+            }
+        }
+
+        /// The values under their header names, to write into any carrier.
+        pub fn entries(&self) -> [(&'static str, &str); 2] {
+            [
+                ("traceparent", &self.traceparent),
+                ("tracestate", &self.tracestate),
+            ]
+        }
+    }
+
+    impl crate::catalog::v1::ProbeJob {
+        /// The trace context the job was queued in.
+        pub fn trace_context(&self) -> TraceContext {
+            TraceContext {
+                traceparent: self.traceparent.clone(),
+                tracestate: self.tracestate.clone(),
             }
         }
     }
@@ -119,12 +140,10 @@ pub mod context {
 
     impl Extractor for TraceContext {
         fn get(&self, key: &str) -> Option<&str> {
-            let value = match key {
-                "traceparent" => &self.traceparent,
-                "tracestate" => &self.tracestate,
-                _ => return None,
-            };
-            (!value.is_empty()).then_some(value.as_str())
+            self.entries()
+                .into_iter()
+                .find(|(name, value)| *name == key && !value.is_empty())
+                .map(|(_, value)| value)
         }
 
         fn keys(&self) -> Vec<&str> {
@@ -181,11 +200,7 @@ pub mod context {
             if let Some(value) = request_id().and_then(|id| id.parse().ok()) {
                 request.metadata_mut().insert("x-request-id", value);
             }
-            let trace = TraceContext::current();
-            for (name, value) in [
-                ("traceparent", trace.traceparent),
-                ("tracestate", trace.tracestate),
-            ] {
+            for (name, value) in TraceContext::current().entries() {
                 if let Ok(value) = value.parse::<MetadataValue<Ascii>>()
                     && !value.is_empty()
                 {

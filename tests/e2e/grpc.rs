@@ -451,6 +451,17 @@ async fn streamed_upload_errors_leave_nothing_behind() {
     assert!(done.is_ok(), "{done:?}");
 }
 
+/// Streams `hero.png` in `chunk_len`-byte messages for `account_id`; returns the new asset's id.
+async fn upload_hero(client: &mut Gateway, account_id: &str, chunk_len: usize) -> String {
+    let sent = messages(
+        metadata(account_id, "hero.png", None),
+        &fixture("hero.png"),
+        chunk_len,
+    );
+    let response = upload(client, sent).await.expect("upload");
+    response.asset.expect("asset").asset_id
+}
+
 /// Every message of a watch until it ends, with a deadline.
 async fn watch(
     catalog_url: &str,
@@ -484,17 +495,7 @@ async fn watch_on_serve(engine: Engine) {
     let mut client = gateway(&app.gateway_grpc().await, Some(TOKEN)).await;
     let key = app.create_key("acme");
     let account_id = account_of(&app.grpc, &key).await;
-    let response = upload(
-        &mut client,
-        messages(
-            metadata(&account_id, "hero.png", None),
-            &fixture("hero.png"),
-            1000,
-        ),
-    )
-    .await
-    .expect("upload");
-    let asset_id = response.asset.expect("asset").asset_id;
+    let asset_id = upload_hero(&mut client, &account_id, 1000).await;
     let mut stream = watch(&app.grpc, &account_id, &asset_id).await;
     let mut seen = Vec::new();
     while let Some(asset) = next(&mut stream).await {
@@ -628,14 +629,7 @@ async fn watch_sees_pending_then_ready(engine: Engine, catalogs: usize, record_v
     let watch_on = &cluster.catalogs[0].addr;
     let account_id = account_of(watch_on, &cluster.key).await;
     let mut client = gateway(&cluster.gateway_grpc, Some(TOKEN)).await;
-    let hero = fixture("hero.png");
-    let response = upload(
-        &mut client,
-        messages(metadata(&account_id, "hero.png", None), &hero, 512),
-    )
-    .await
-    .expect("upload");
-    let asset_id = response.asset.expect("asset").asset_id;
+    let asset_id = upload_hero(&mut client, &account_id, 512).await;
     let mut stream = watch(watch_on, &account_id, &asset_id).await;
     let first = next(&mut stream).await.expect("the current asset");
     assert_eq!(first.probe_status(), ProbeStatus::Pending);
@@ -649,7 +643,10 @@ async fn watch_sees_pending_then_ready(engine: Engine, catalogs: usize, record_v
         next(&mut stream).await.is_none(),
         "the watch ends after ready"
     );
-    assert_eq!(cluster.storage.read(&ready.file_key).await, hero);
+    assert_eq!(
+        cluster.storage.read(&ready.file_key).await,
+        fixture("hero.png")
+    );
     drop(cluster.db);
 }
 
@@ -672,17 +669,7 @@ async fn watch_ends_when_the_asset_is_deleted(engine: Engine, catalogs: usize, d
     let watch_on = &cluster.catalogs[0].addr;
     let account_id = account_of(watch_on, &cluster.key).await;
     let mut client = gateway(&cluster.gateway_grpc, Some(TOKEN)).await;
-    let response = upload(
-        &mut client,
-        messages(
-            metadata(&account_id, "hero.png", None),
-            &fixture("hero.png"),
-            512,
-        ),
-    )
-    .await
-    .expect("upload");
-    let asset_id = response.asset.expect("asset").asset_id;
+    let asset_id = upload_hero(&mut client, &account_id, 512).await;
     // No prober runs: the asset stays pending.
     let mut stream = watch(watch_on, &account_id, &asset_id).await;
     let first = next(&mut stream).await.expect("the current asset");

@@ -24,8 +24,18 @@ pub async fn upload(
     headers: &[(&str, &str)],
     body: Vec<u8>,
 ) -> (StatusCode, Value) {
+    upload_to(&app.http, key, headers, body).await
+}
+
+/// [`upload`] to the gateway at `base` (`http://host:port`), for roles started apart.
+pub async fn upload_to(
+    base: &str,
+    key: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> (StatusCode, Value) {
     let mut request = Client::new()
-        .post(app.url("/v1/uploads"))
+        .post(format!("{base}/v1/uploads"))
         .header("x-api-key", key)
         .body(body);
     for (name, value) in headers {
@@ -67,4 +77,11 @@ pub async fn account_of(app: &Assetd, key: &str) -> String {
         .expect("authenticate")
         .into_inner()
         .account_id
+}
+
+/// The JSON log lines of a role's log (other lines skipped).
+pub fn log_lines(log: &str) -> Vec<Value> {
+    log.lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect()
 }

@@ -9,7 +9,7 @@ use reqwest::{Client, StatusCode};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use crate::{probe::wait_probed, upload};
+use crate::{log_lines, probe::wait_probed, upload};
 
 async fn status_of(url: &str) -> Option<StatusCode> {
     Client::new()
@@ -142,10 +142,7 @@ async fn health_metrics_and_request_ids() {
 
     // The upload's request id reaches the catalog's and the prober's log lines.
     let log = app.log();
-    let lines: Vec<Value> = log
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
+    let lines = log_lines(&log);
     let traced = |message: &str| {
         lines
             .iter()

@@ -9,10 +9,14 @@ use assetd_tests::{
     Assetd, Engine, Options, Role, TestAmqp, fixture,
     otlp::{Collector, Received},
 };
-use reqwest::{Client, StatusCode};
+use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::probe::{Split, wait_probed};
+use crate::{
+    log_lines,
+    probe::{Split, wait_probed},
+    upload_to,
+};
 
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CLIENT_SPAN_ID: &str = "00f067aa0ba902b7";
@@ -68,31 +72,14 @@ fn assert_upload_trace(trace: &[Received], gateway: &str, catalog: &str, prober:
 }
 
 /// Uploads `hero.png` with the given extra headers; returns the asset id.
-async fn upload(base: &str, key: &str, headers: &[(&str, &str)]) -> String {
-    let mut request = Client::new()
-        .post(format!("{base}/v1/uploads"))
-        .header("x-api-key", key)
-        .header("x-file-name", "hero.png");
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let response = request
-        .body(fixture("hero.png"))
-        .send()
-        .await
-        .expect("upload");
-    assert_eq!(response.status(), StatusCode::CREATED);
-    let body: Value = response.json().await.expect("json");
+async fn upload_hero(base: &str, key: &str, headers: &[(&str, &str)]) -> String {
+    let headers = [headers, &[("x-file-name", "hero.png")]].concat();
+    let (status, body) = upload_to(base, key, &headers, fixture("hero.png")).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
     body["data"]["assetId"]
         .as_str()
         .expect("asset id")
         .to_owned()
-}
-
-fn log_lines(log: &str) -> Vec<Value> {
-    log.lines()
-        .filter_map(|line| serde_json::from_str(line).ok())
-        .collect()
 }
 
 /// The `trace_id` of the first log line with `message` whose span has `field` = `value`.
@@ -117,7 +104,7 @@ async fn an_upload_is_one_trace_embedded() {
         return;
     };
     let key = app.create_key("acme");
-    let traced = upload(
+    let traced = upload_hero(
         &app.http,
         &key,
         &[
@@ -127,7 +114,7 @@ async fn an_upload_is_one_trace_embedded() {
     )
     .await;
     // A malformed traceparent starts a new trace instead of failing the upload.
-    let untraced = upload(
+    let untraced = upload_hero(
         &app.http,
         &key,
         &[
@@ -190,7 +177,7 @@ async fn an_upload_is_one_trace_across_roles_rabbitmq() {
     prober_args.extend(otlp);
     let mut prober = Role::spawn(&prober_args, &prober_log);
 
-    let asset_id = upload(
+    let asset_id = upload_hero(
         &split.gateway.addr,
         &split.key,
         &[

@@ -10,8 +10,6 @@ use assetd_platform::{
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use assetd_proto::context::TraceContext;
-
 use crate::{db::Db, jobs};
 
 /// Jobs claimed per round.
@@ -75,10 +73,7 @@ impl Relay {
                     asset_id: job.asset_id.clone(),
                     attempt: 1,
                     request_id: job.request_id.clone(),
-                    trace: TraceContext {
-                        traceparent: job.traceparent.clone(),
-                        tracestate: job.tracestate.clone(),
-                    },
+                    trace: job.trace_context(),
                 };
                 if let Err(err) = amqp::publish(
                     channel,

@@ -145,21 +145,19 @@ pub struct JobMessage {
 
 /// The trace context a delivery carries in its `traceparent` and `tracestate` headers.
 pub fn trace_context(properties: &BasicProperties) -> TraceContext {
-    let header = |name: &str| match properties
-        .headers()
-        .as_ref()
-        .and_then(|headers| headers.inner().get(name))
-    {
-        Some(AMQPValue::LongString(value)) => {
-            String::from_utf8_lossy(value.as_bytes()).into_owned()
+    TraceContext::read(|name| {
+        match properties
+            .headers()
+            .as_ref()
+            .and_then(|headers| headers.inner().get(name))
+        {
+            Some(AMQPValue::LongString(value)) => {
+                Some(String::from_utf8_lossy(value.as_bytes()).into_owned())
+            }
+            Some(AMQPValue::ShortString(value)) => Some(value.as_str().to_owned()),
+            _ => None,
         }
-        Some(AMQPValue::ShortString(value)) => value.as_str().to_owned(),
-        _ => String::new(),
-    };
-    TraceContext {
-        traceparent: header("traceparent"),
-        tracestate: header("tracestate"),
-    }
+    })
 }
 
 /// Connects, opens a channel with publisher confirms on, and declares the topology.
@@ -204,12 +202,9 @@ pub async fn publish(
         "x-request-id".into(),
         AMQPValue::LongString(message.request_id.clone().into()),
     );
-    for (name, value) in [
-        ("traceparent", &message.trace.traceparent),
-        ("tracestate", &message.trace.tracestate),
-    ] {
+    for (name, value) in message.trace.entries() {
         if !value.is_empty() {
-            headers.insert(name.into(), AMQPValue::LongString(value.clone().into()));
+            headers.insert(name.into(), AMQPValue::LongString(value.to_owned().into()));
         }
     }
     let properties = BasicProperties::default()

@@ -8,7 +8,7 @@ use assetd_proto::catalog::{
     CatalogClient,
     v1::{ClaimProbeJobsRequest, FinishProbeJobRequest, ProbeJob, RetryProbeJobRequest},
 };
-use assetd_proto::context::{REQUEST_ID, TraceContext, continue_trace};
+use assetd_proto::context::{REQUEST_ID, continue_trace};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -75,13 +75,7 @@ pub async fn run(
                     otel.name = "probe",
                     otel.kind = "consumer",
                 );
-                continue_trace(
-                    &span,
-                    &TraceContext {
-                        traceparent: job.traceparent.clone(),
-                        tracestate: job.tracestate.clone(),
-                    },
-                );
+                continue_trace(&span, &job.trace_context());
                 handle(&worker, catalog, job).instrument(span).await;
                 drop(permit);
             });
