@@ -53,13 +53,8 @@ enum Command {
         gateway: GatewayConfig,
         #[command(flatten)]
         storage: StorageConfig,
-        /// gRPC URL of the catalog.
-        #[arg(
-            long,
-            env = "ASSETD_CATALOG_URL",
-            default_value = "http://127.0.0.1:50051"
-        )]
-        catalog_url: String,
+        #[command(flatten)]
+        catalog: CatalogUrl,
         #[command(flatten)]
         admin: AdminConfig,
         #[command(flatten)]
@@ -85,13 +80,8 @@ enum Command {
         amqp: AmqpConfig,
         #[command(flatten)]
         storage: StorageConfig,
-        /// gRPC URL of the catalog.
-        #[arg(
-            long,
-            env = "ASSETD_CATALOG_URL",
-            default_value = "http://127.0.0.1:50051"
-        )]
-        catalog_url: String,
+        #[command(flatten)]
+        catalog: CatalogUrl,
         #[command(flatten)]
         admin: AdminConfig,
         #[command(flatten)]
@@ -109,13 +99,8 @@ enum Command {
         /// Every asset whose probe status is `failed`.
         #[arg(long)]
         all_failed: bool,
-        /// gRPC URL of the catalog.
-        #[arg(
-            long,
-            env = "ASSETD_CATALOG_URL",
-            default_value = "http://127.0.0.1:50051"
-        )]
-        catalog_url: String,
+        #[command(flatten)]
+        catalog: CatalogUrl,
         #[command(flatten)]
         service_token: ServiceTokenConfig,
     },
@@ -134,6 +119,18 @@ enum Command {
         #[command(subcommand)]
         command: AccountsCommand,
     },
+}
+
+/// Where a role or admin command finds the catalog.
+#[derive(clap::Args, Debug)]
+struct CatalogUrl {
+    /// gRPC URL of the catalog.
+    #[arg(
+        long,
+        env = "ASSETD_CATALOG_URL",
+        default_value = "http://127.0.0.1:50051"
+    )]
+    catalog_url: String,
 }
 
 #[derive(Subcommand, Debug)]
@@ -243,14 +240,14 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Gateway {
             gateway,
             storage,
-            catalog_url,
+            catalog,
             admin,
             service_token,
         } => {
             roles::gateway(
                 gateway,
                 storage,
-                catalog_url,
+                catalog.catalog_url,
                 admin,
                 service_token,
                 admin::install_metrics()?,
@@ -276,7 +273,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             prober,
             amqp,
             storage,
-            catalog_url,
+            catalog,
             admin,
             service_token,
         } => {
@@ -284,7 +281,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 prober,
                 amqp,
                 storage,
-                catalog_url,
+                catalog.catalog_url,
                 admin,
                 service_token,
                 admin::install_metrics()?,
@@ -294,7 +291,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Reprobe {
             asset_id,
             all_failed,
-            catalog_url,
+            catalog,
             service_token,
         } => {
             let target = match asset_id {
@@ -302,7 +299,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 None => Target::AllFailed(all_failed),
             };
             let queued = roles::reprobe(
-                &catalog_url,
+                &catalog.catalog_url,
                 &service_token,
                 ReprobeRequest {
                     target: Some(target),
