@@ -5,15 +5,42 @@ pub mod catalog {
         tonic::include_proto!("assetd.catalog.v1");
     }
 
-    use std::time::Duration;
+    use std::{convert::Infallible, time::Duration};
 
     use tonic::{
+        body::Body,
         service::interceptor::InterceptedService,
         transport::{Channel, Endpoint},
     };
+    use tower::{BoxError, ServiceExt, util::BoxCloneSyncService};
+
+    /// How a catalog client reaches the catalog: a gRPC connection, or the catalog's own service
+    /// in the same process (`assetd serve`), which skips the loopback socket and HTTP/2 framing
+    /// but still runs the same encoding, interceptors and layers.
+    pub type CatalogChannel =
+        BoxCloneSyncService<http::Request<Body>, http::Response<Body>, ChannelError>;
+
+    /// A transport failure of a [`CatalogChannel`] (a concrete type: a boxed error here trips
+    /// the compiler's `Send` checks of the client's futures).
+    #[derive(Debug)]
+    pub struct ChannelError(BoxError);
+
+    impl std::fmt::Display for ChannelError {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            self.0.fmt(f)
+        }
+    }
+
+    impl std::error::Error for ChannelError {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            // The transport error itself, so tonic finds it when it picks the call's status
+            // (a refused connection is UNAVAILABLE).
+            Some(self.0.as_ref())
+        }
+    }
 
     pub type CatalogClient = v1::catalog_service_client::CatalogServiceClient<
-        InterceptedService<Channel, crate::context::ForwardContext>,
+        InterceptedService<CatalogChannel, crate::context::ForwardContext>,
     >;
 
     /// A lazily connecting catalog client: callers start even while the catalog is still coming
@@ -27,11 +54,35 @@ pub mod catalog {
             .connect_timeout(Duration::from_secs(3))
             .timeout(Duration::from_secs(15))
             .tcp_nodelay(true);
-        Ok(
-            v1::catalog_service_client::CatalogServiceClient::with_interceptor(
-                endpoint.connect_lazy(),
-                crate::context::ForwardContext::with_service_token(service_token),
-            ),
+        let channel: Channel = endpoint.connect_lazy();
+        Ok(client(
+            BoxCloneSyncService::new(channel.map_err(|err| ChannelError(err.into()))),
+            service_token,
+        ))
+    }
+
+    /// A client of a catalog service running in this process (see [`CatalogChannel`]).
+    pub fn in_process<S, B>(service: S, service_token: Option<String>) -> CatalogClient
+    where
+        S: tower::Service<http::Request<Body>, Response = http::Response<B>, Error = Infallible>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+        B: tonic::codegen::Body<Data = tonic::codegen::Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        let service = service
+            .map_response(|response: http::Response<B>| response.map(Body::new))
+            .map_err(|never: Infallible| match never {});
+        client(BoxCloneSyncService::new(service), service_token)
+    }
+
+    fn client(channel: CatalogChannel, service_token: Option<String>) -> CatalogClient {
+        v1::catalog_service_client::CatalogServiceClient::with_interceptor(
+            channel,
+            crate::context::ForwardContext::with_service_token(service_token),
         )
     }
 }

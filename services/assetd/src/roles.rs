@@ -1,10 +1,13 @@
 //! Wires each role from its configuration: opens the database or storage, binds listeners, runs
 //! until SIGTERM, then drains in order (not ready first, then the edge, then the catalog).
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use anyhow::Context;
-use assetd_catalog::{CatalogConfig, Db, accounts, config::DatabaseConfig, relay::Relay};
+use assetd_catalog::{
+    CatalogConfig, Db, accounts, config::DatabaseConfig, jobs_signal::JobsQueued, relay::Relay,
+    server::CatalogServer,
+};
 use assetd_gateway::{AppState, GatewayConfig};
 use assetd_platform::{
     admin::{self, AdminConfig, Check, Readiness},
@@ -16,7 +19,7 @@ use assetd_platform::{
 use assetd_prober::worker::ProberConfig;
 use assetd_proto::catalog::{CatalogClient, v1::ReprobeRequest};
 use metrics_exporter_prometheus::PrometheusHandle;
-use tokio::{net::TcpListener, sync::Notify, task::JoinSet};
+use tokio::{net::TcpListener, task::JoinSet};
 use tokio_util::sync::CancellationToken;
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
@@ -151,7 +154,8 @@ async fn spawn_gateway(
     Ok(())
 }
 
-/// The catalog's gRPC server plus, with RabbitMQ configured, the outbox relay.
+/// The catalog's gRPC server plus, with RabbitMQ configured, the outbox relay. Returns a client
+/// that calls this catalog in-process (for the roles `serve` runs beside it).
 #[expect(
     clippy::too_many_arguments,
     reason = "the catalog's parts as each role built them, and its settings"
@@ -165,14 +169,14 @@ fn spawn_catalog(
     service_token: &ServiceTokenConfig,
     idempotency_ttl: Duration,
     shutdown: &CancellationToken,
-) {
-    let jobs_queued = Arc::new(Notify::new());
+) -> CatalogClient {
+    let jobs_queued = JobsQueued::default();
     if let Some(url) = &amqp.amqp_url {
         let relay = Relay {
             db: db.clone(),
             url: url.clone(),
             topology: Topology::new(&amqp.amqp_prefix),
-            wake: jobs_queued.clone(),
+            jobs_queued: jobs_queued.clone(),
         };
         let shutdown = shutdown.clone();
         tasks.spawn(async move {
@@ -180,15 +184,17 @@ fn spawn_catalog(
             Ok(())
         });
     }
-    tasks.spawn(assetd_catalog::server::serve(
-        listener,
+    let server = CatalogServer::new(
         db,
         jobs_queued,
         readiness.clone(),
         service_token.require(),
         idempotency_ttl,
         shutdown.clone(),
-    ));
+    );
+    let local = server.local_client(service_token.client_token());
+    tasks.spawn(server.serve(listener));
+    local
 }
 
 /// Waits for every task; the first failure stops the others.
@@ -208,7 +214,8 @@ async fn join_all(mut tasks: Tasks, shutdown: &CancellationToken) -> anyhow::Res
     first_error.map_or(Ok(()), Err)
 }
 
-/// Every role in one process; the gateway and the prober still reach the catalog over loopback gRPC.
+/// Every role in one process; the gateway and the prober call the catalog's gRPC service
+/// in-process (its gRPC port still serves other callers).
 #[expect(
     clippy::too_many_arguments,
     reason = "one config block per concern, as the command line parsed them"
@@ -228,8 +235,6 @@ pub async fn serve(
     db.migrate().await.context("cannot migrate the database")?;
     let storage = Storage::open(&storage).context("cannot open object storage")?;
     let grpc_listener = bind(catalog.catalog_grpc_addr, "the catalog's gRPC").await?;
-    let catalog_url = format!("http://{}", grpc_listener.local_addr()?);
-    let client = catalog_client(&catalog_url, &service_token)?;
 
     // The catalog (and the admin listener) stop last: the edge drains first and needs them meanwhile.
     let core_shutdown = CancellationToken::new();
@@ -237,7 +242,8 @@ pub async fn serve(
     let mut core = JoinSet::new();
     let checks = vec![database_check(&db), storage_check(&storage)];
     let stop_admin = start_admin(&admin, metrics, &readiness, checks, &shutdown, &mut core).await?;
-    spawn_catalog(
+    // The gateway and the prober call the catalog in-process: no loopback socket per call.
+    let client = spawn_catalog(
         &mut core,
         grpc_listener,
         db.clone(),

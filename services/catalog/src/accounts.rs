@@ -39,7 +39,7 @@ pub async fn create_key(db: &Db, account_name: &str) -> Result<String> {
     let key = format!("{KEY_PREFIX}{}", hex::encode(secret));
     let now = now_micros();
 
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.writer().begin().await?;
     sqlx::query(
         "INSERT INTO accounts (account_id, name, open_api_enabled, created_at) VALUES ($1, $2, TRUE, $3) \
          ON CONFLICT (name) DO NOTHING",
@@ -93,7 +93,7 @@ pub async fn set_enabled(db: &Db, account_name: &str, enabled: bool) -> Result<(
     let done = sqlx::query("UPDATE accounts SET open_api_enabled = $1 WHERE name = $2")
         .bind(enabled)
         .bind(account_name.trim())
-        .execute(db.pool())
+        .execute(db.writer())
         .await?;
     if done.rows_affected() == 0 {
         return Err(Error::AccountNotFound(account_name.to_owned()));

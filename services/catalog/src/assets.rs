@@ -106,7 +106,7 @@ pub async fn create(db: &Db, new: NewAsset) -> Result<pb::Asset> {
         i64::try_from(new.size).map_err(|_| Error::InvalidArgument("size out of range".into()))?;
     let now = now_micros();
 
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.writer().begin().await?;
     let inserted = sqlx::query(
         "INSERT INTO assets (asset_id, account_id, kind, source, filename, mimetype, size, file_key, sha256, \
          probe_status, created_at, updated_at) \
@@ -192,7 +192,7 @@ pub async fn get_for_probe(db: &Db, asset_id: &str) -> Result<pb::Asset> {
 /// Deletes the asset row and its pending probe jobs, and returns its storage key (the caller
 /// removes the object); refused while any project binds it.
 pub async fn delete(db: &Db, account_id: &str, asset_id: &str) -> Result<String> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.writer().begin().await?;
     let deleted = sqlx::query(
         "DELETE FROM assets WHERE asset_id = $1 AND account_id = $2 \
          AND NOT EXISTS (SELECT 1 FROM project_assets WHERE asset_id = $1) RETURNING file_key",
@@ -287,7 +287,7 @@ pub async fn record_probe(db: &Db, asset_id: &str, outcome: &ProbeOutcome) -> Re
         .bind(reason)
         .bind(now),
     };
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.writer().begin().await?;
     if query.execute(&mut *tx).await?.rows_affected() == 0 {
         return Err(Error::AssetNotFound);
     }

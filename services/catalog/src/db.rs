@@ -21,9 +21,17 @@ pub enum Engine {
 
 /// A connection pool and the engine behind it. Queries are written once, in the SQL both engines
 /// accept (`$N` placeholders, TEXT ids, BIGINT microsecond timestamps).
+///
+/// Writes go through [`Db::writer`]. SQLite allows one writer at a time and makes the others
+/// wait in its busy handler, which sleeps (1, 2, 5, … 100 ms) rather than queueing: with uploads
+/// and probe results writing at once, most of the time went to those sleeps. On SQLite the writer
+/// is therefore a pool of one connection, so writers queue in order in-process and never meet
+/// SQLite's lock; reads keep the shared pool (WAL readers run beside the writer). On Postgres both
+/// are the same pool.
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: AnyPool,
+    writer: AnyPool,
     engine: Engine,
     /// As configured; Postgres `LISTEN` needs a connection of its own, outside the pool.
     url: String,
@@ -47,32 +55,48 @@ impl Db {
             Engine::Postgres => url.to_owned(),
         };
         let options = AnyConnectOptions::from_str(&url)?;
-        let mut pool = AnyPoolOptions::new()
-            .max_connections(config.database_max_connections.max(1))
-            .acquire_timeout(Duration::from_secs(
-                config.database_acquire_timeout_secs.max(1),
-            ));
-        if engine == Engine::Sqlite {
-            pool = pool.after_connect(|conn, _meta| {
+        let pool_options = |max_connections: u32| {
+            let pool = AnyPoolOptions::new()
+                .max_connections(max_connections)
+                .acquire_timeout(Duration::from_secs(
+                    config.database_acquire_timeout_secs.max(1),
+                ));
+            if engine != Engine::Sqlite {
+                return pool;
+            }
+            pool.after_connect(|conn, _meta| {
                 Box::pin(async move {
                     // WAL lets readers run beside the single writer; the busy timeout queues writers
-                    // instead of failing them; foreign keys are off by default in SQLite.
+                    // of other processes (admin commands) instead of failing them; foreign keys are
+                    // off by default in SQLite.
                     conn.execute("PRAGMA journal_mode = WAL").await?;
                     conn.execute("PRAGMA synchronous = NORMAL").await?;
                     conn.execute("PRAGMA busy_timeout = 10000").await?;
                     conn.execute("PRAGMA foreign_keys = ON").await?;
                     Ok(())
                 })
-            });
-        }
-        let pool = pool.connect_with(options).await.map_err(|err| {
+            })
+        };
+        let cannot = |err: sqlx::Error| {
             anyhow::anyhow!(
                 "cannot connect to the database at {}: {err}",
                 redact(&config.database_url)
             )
-        })?;
+        };
+        let pool = pool_options(config.database_max_connections.max(1))
+            .connect_with(options.clone())
+            .await
+            .map_err(cannot)?;
+        let writer = match engine {
+            Engine::Sqlite => pool_options(1)
+                .connect_with(options)
+                .await
+                .map_err(cannot)?,
+            Engine::Postgres => pool.clone(),
+        };
         Ok(Self {
             pool,
+            writer,
             engine,
             url: config.database_url.clone(),
         })
@@ -83,12 +107,18 @@ impl Db {
             Engine::Sqlite => &SQLITE_MIGRATIONS,
             Engine::Postgres => &POSTGRES_MIGRATIONS,
         };
-        migrator.run(&self.pool).await?;
+        migrator.run(&self.writer).await?;
         Ok(())
     }
 
+    /// The pool for reads.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The pool for writes and write transactions (one connection on SQLite, see [`Db`]).
+    pub fn writer(&self) -> &AnyPool {
+        &self.writer
     }
 
     pub fn engine(&self) -> Engine {
@@ -108,6 +138,7 @@ impl Db {
 
     pub async fn close(&self) {
         self.pool.close().await;
+        self.writer.close().await;
     }
 }
 

@@ -120,7 +120,7 @@ pub async fn sweep(db: &Db, ttl: Duration) -> Result<u64> {
         now_micros().saturating_sub(i64::try_from(ttl.as_micros()).unwrap_or(i64::MAX));
     let deleted = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
         .bind(expired_before)
-        .execute(db.pool())
+        .execute(db.writer())
         .await?;
     Ok(deleted.rows_affected())
 }

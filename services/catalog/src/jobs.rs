@@ -38,21 +38,35 @@ pub async fn enqueue(
     Ok(job_id)
 }
 
-/// Claims up to `max` due jobs for `lease_secs`: they are due again when the lease ends unless
-/// finished or retried first. Safe with several claimers: a row goes to one of them.
+/// The columns a claim hands out.
+const CLAIMED: &str = "job_id, asset_id, attempts, request_id, traceparent, tracestate";
+
+/// The embedded queue's claim: up to `max` due jobs for `lease_secs`, each claim counting as a
+/// delivery (`attempts`). They are due again when the lease ends unless finished or retried
+/// first. Safe with several claimers: a row goes to one of them.
 pub async fn claim(db: &Db, max: u32, lease_secs: u32) -> Result<Vec<pb::ProbeJob>> {
+    lease(db, max, lease_secs, "attempts = attempts + 1").await
+}
+
+/// The relay's claim: like [`claim`] but not a delivery (the broker counts those), so `attempts`
+/// and `last_error` stay the embedded queue's.
+pub async fn claim_for_publish(db: &Db, max: u32, lease_secs: u32) -> Result<Vec<pb::ProbeJob>> {
+    lease(db, max, lease_secs, "attempts = attempts").await
+}
+
+async fn lease(db: &Db, max: u32, lease_secs: u32, attempts: &str) -> Result<Vec<pb::ProbeJob>> {
     let now = now_micros();
     let until = now.saturating_add(i64::from(lease_secs.max(1)) * MICROS_PER_SEC);
-    let rows = sqlx::query(
-        "UPDATE probe_jobs SET available_at = $1, attempts = attempts + 1 \
+    let rows = sqlx::query(&format!(
+        "UPDATE probe_jobs SET available_at = $1, {attempts} \
          WHERE job_id IN (SELECT job_id FROM probe_jobs WHERE available_at <= $2 ORDER BY available_at LIMIT $3) \
          AND available_at <= $2 \
-         RETURNING job_id, asset_id, attempts, request_id, traceparent, tracestate",
-    )
+         RETURNING {CLAIMED}"
+    ))
     .bind(until)
     .bind(now)
     .bind(i64::from(max.clamp(1, 1000)))
-    .fetch_all(db.pool())
+    .fetch_all(db.writer())
     .await?;
     rows.iter()
         .map(|row| {
@@ -69,22 +83,63 @@ pub async fn claim(db: &Db, max: u32, lease_secs: u32) -> Result<Vec<pb::ProbeJo
         .collect()
 }
 
+/// `$1, $2, …, $n`.
+fn placeholders(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Removes a job; finishing a job twice is harmless.
 pub async fn finish(db: &Db, job_id: &str) -> Result<()> {
-    sqlx::query("DELETE FROM probe_jobs WHERE job_id = $1")
-        .bind(job_id)
-        .execute(db.pool())
-        .await?;
+    finish_many(db, &[job_id]).await
+}
+
+/// Removes jobs in one statement (the relay's confirmed batch); absent ones are skipped.
+pub async fn finish_many(db: &Db, job_ids: &[&str]) -> Result<()> {
+    for chunk in job_ids.chunks(500) {
+        let sql = format!(
+            "DELETE FROM probe_jobs WHERE job_id IN ({})",
+            placeholders(chunk.len())
+        );
+        let mut query = sqlx::query(&sql);
+        for job_id in chunk {
+            query = query.bind(*job_id);
+        }
+        query.execute(db.writer()).await?;
+    }
     Ok(())
 }
 
+/// Gives claimed jobs back at once instead of at the end of their lease (the relay's unpublished rest).
+pub async fn release(db: &Db, job_ids: &[&str]) -> Result<()> {
+    let now = now_micros();
+    for chunk in job_ids.chunks(500) {
+        let sql = format!(
+            "UPDATE probe_jobs SET available_at = $1 WHERE job_id IN ({})",
+            (2..=chunk.len() + 1)
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(now);
+        for job_id in chunk {
+            query = query.bind(*job_id);
+        }
+        query.execute(db.writer()).await?;
+    }
+    Ok(())
+}
+
+/// Makes a claimed job of the embedded queue due again after `delay_secs`, remembering why.
 pub async fn retry(db: &Db, job_id: &str, delay_secs: u32, error: &str) -> Result<()> {
     let due = now_micros().saturating_add(i64::from(delay_secs) * MICROS_PER_SEC);
     sqlx::query("UPDATE probe_jobs SET available_at = $2, last_error = $3 WHERE job_id = $1")
         .bind(job_id)
         .bind(due)
         .bind(error)
-        .execute(db.pool())
+        .execute(db.writer())
         .await?;
     Ok(())
 }
@@ -111,7 +166,7 @@ pub async fn backlog(db: &Db) -> Result<(i64, std::time::Duration)> {
 /// Resets one asset to `pending` and queues a new probe.
 pub async fn reprobe_asset(db: &Db, asset_id: &str) -> Result<u64> {
     let now = now_micros();
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.writer().begin().await?;
     let reset = sqlx::query(
         "UPDATE assets SET probe_status = 'pending', probe_error = NULL, width = NULL, height = NULL, \
          duration = NULL, updated_at = $2 WHERE asset_id = $1",
@@ -131,7 +186,7 @@ pub async fn reprobe_asset(db: &Db, asset_id: &str) -> Result<u64> {
 /// Resets every failed asset to `pending` and queues a new probe for each.
 pub async fn reprobe_failed(db: &Db) -> Result<u64> {
     let now = now_micros();
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.writer().begin().await?;
     let failed = sqlx::query(
         "UPDATE assets SET probe_status = 'pending', probe_error = NULL, updated_at = $1 \
          WHERE probe_status = 'failed' RETURNING asset_id",

@@ -8,6 +8,7 @@ pub mod db;
 pub mod error;
 pub mod idempotency;
 pub mod jobs;
+pub mod jobs_signal;
 pub mod listing;
 pub mod projects;
 pub mod relay;

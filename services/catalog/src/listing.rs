@@ -178,7 +178,7 @@ pub async fn update_project(
     .bind(set_description)
     .bind(description)
     .bind(now_micros())
-    .fetch_optional(db.pool())
+    .fetch_optional(db.writer())
     .await?
     .ok_or(Error::ProjectNotFound)?;
     projects::from_row(&row)

@@ -53,7 +53,7 @@ pub async fn create(db: &Db, new: NewProject, idempotency_ttl: Duration) -> Resu
     }
     let project_id = Uuid::new_v4().to_string();
     let now = now_micros();
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.writer().begin().await?;
     if let Some(key) = &new.idempotency_key {
         let created = pb::Project {
             project_id: project_id.clone(),
@@ -112,7 +112,7 @@ pub async fn delete(db: &Db, account_id: &str, project_id: &str) -> Result<()> {
     let done = sqlx::query("DELETE FROM projects WHERE project_id = $1 AND account_id = $2")
         .bind(project_id)
         .bind(account_id)
-        .execute(db.pool())
+        .execute(db.writer())
         .await?;
     if done.rows_affected() == 0 {
         return Err(Error::ProjectNotFound);
@@ -122,7 +122,7 @@ pub async fn delete(db: &Db, account_id: &str, project_id: &str) -> Result<()> {
 
 /// Binds an asset to a project of the same account; binding twice is a no-op.
 pub async fn bind(db: &Db, account_id: &str, project_id: &str, asset_id: &str) -> Result<()> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.writer().begin().await?;
     // The write comes first so SQLite takes its write lock before any read in this transaction.
     let inserted = sqlx::query(
         "INSERT INTO project_assets (project_id, asset_id, account_id, created_at) \
@@ -157,7 +157,7 @@ pub async fn bind(db: &Db, account_id: &str, project_id: &str, asset_id: &str) -
 }
 
 pub async fn unbind(db: &Db, account_id: &str, project_id: &str, asset_id: &str) -> Result<()> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.writer().begin().await?;
     let done = sqlx::query(
         "DELETE FROM project_assets WHERE project_id = $1 AND asset_id = $2 AND account_id = $3",
     )

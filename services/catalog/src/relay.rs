@@ -1,121 +1,139 @@
-//! The outbox relay: publishes queued probe jobs to RabbitMQ with publisher confirms, then deletes them.
-//! RabbitMQ being down never fails an upload: jobs wait in the outbox and the relay catches up.
+//! The outbox relay: publishes queued probe jobs to RabbitMQ in batches, every publisher confirm
+//! of a batch outstanding at once, then deletes the confirmed rows in one statement. RabbitMQ
+//! being down never fails an upload: jobs wait in the outbox and the relay catches up.
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use assetd_platform::{
     amqp::{self, JOB_ROUTING_KEY, JobMessage, Topology},
     secret::Secret,
 };
-use tokio::sync::Notify;
+use assetd_proto::catalog::v1 as pb;
 use tokio_util::sync::CancellationToken;
 
-use crate::{db::Db, jobs};
+use crate::{db::Db, jobs, jobs_signal::JobsQueued};
 
-/// Jobs claimed per round.
-const BATCH: u32 = 100;
+/// Jobs claimed (and published with their confirms in flight together) per round.
+const BATCH: u32 = 200;
 /// How long a claimed batch is reserved for this relay.
 const LEASE_SECS: u32 = 30;
-/// Poll interval when nothing woke the relay.
+/// The safety-net poll when no job was signalled (jobs written while the LISTEN connection was down).
 const IDLE_POLL: Duration = Duration::from_secs(1);
 
 pub struct Relay {
     pub db: Db,
     pub url: Secret,
     pub topology: Topology,
-    pub wake: Arc<Notify>,
+    pub jobs_queued: JobsQueued,
 }
 
 impl Relay {
-    /// Runs until `shutdown`; on the way out, publishes what is already claimed.
+    /// Runs until `shutdown`; on the way out, finishes the batch it is publishing.
     pub async fn run(self, shutdown: CancellationToken) {
-        let mut backoff = Duration::from_millis(500);
-        while !shutdown.is_cancelled() {
-            match amqp::connect(&self.url, &self.topology, "assetd-relay").await {
-                Ok((connection, channel)) => {
-                    tracing::info!(
-                        exchange = self.topology.exchange(),
-                        "outbox relay connected to RabbitMQ"
-                    );
-                    backoff = Duration::from_millis(500);
-                    self.publish_until_error(&channel, &shutdown).await;
-                    let _ = connection.close(200, "relay stopping".into()).await;
-                }
-                Err(err) => {
-                    tracing::warn!(
-                        error = %err,
-                        retry_in_ms = backoff.as_millis() as u64,
-                        "RabbitMQ unreachable; probe jobs wait in the outbox"
-                    );
-                }
-            }
-            tokio::select! {
-                () = shutdown.cancelled() => break,
-                () = tokio::time::sleep(backoff) => {}
-            }
-            backoff = (backoff * 2).min(Duration::from_secs(30));
-        }
+        amqp::connected(
+            &self.url,
+            &self.topology,
+            "assetd-relay",
+            &shutdown,
+            |channel| {
+                let (relay, shutdown) = (&self, shutdown.clone());
+                async move { relay.publish_until_error(&channel, &shutdown).await }
+            },
+        )
+        .await;
         tracing::info!("outbox relay stopped");
     }
 
-    async fn publish_until_error(&self, channel: &amqp::AmqpChannel, shutdown: &CancellationToken) {
+    async fn publish_until_error(
+        &self,
+        channel: &amqp::AmqpChannel,
+        shutdown: &CancellationToken,
+    ) -> anyhow::Result<()> {
         loop {
-            let batch = match jobs::claim(&self.db, BATCH, LEASE_SECS).await {
+            // Taken before the claim, so a job written meanwhile wakes the wait below.
+            let mut waiter = self.jobs_queued.waiter();
+            let batch = match jobs::claim_for_publish(&self.db, BATCH, LEASE_SECS).await {
                 Ok(batch) => batch,
                 Err(err) => {
                     tracing::warn!(error = %err, "outbox relay cannot read the outbox");
                     Vec::new()
                 }
             };
-            for (index, job) in batch.iter().enumerate() {
-                let message = JobMessage {
-                    job_id: job.job_id.clone(),
-                    asset_id: job.asset_id.clone(),
-                    attempt: 1,
-                    request_id: job.request_id.clone(),
-                    trace: job.trace_context(),
-                };
-                if let Err(err) = amqp::publish(
-                    channel,
-                    &self.topology.exchange(),
-                    JOB_ROUTING_KEY,
-                    &message,
-                )
-                .await
-                {
-                    tracing::warn!(error = %err, job_id = job.job_id, "cannot publish a probe job; reconnecting");
-                    // Give the unpublished rest back at once instead of waiting for the lease.
-                    for unpublished in &batch[index..] {
-                        let _ = jobs::retry(
-                            &self.db,
-                            &unpublished.job_id,
-                            0,
-                            "RabbitMQ publish failed",
-                        )
-                        .await;
-                    }
-                    return;
-                }
-                if let Err(err) = jobs::finish(&self.db, &job.job_id).await {
-                    // Published but still in the outbox: it will be published again, which the
-                    // idempotent prober tolerates.
-                    tracing::warn!(error = %err, job_id = job.job_id, "cannot remove a published job");
-                }
-                tracing::debug!(
-                    job_id = job.job_id,
-                    asset_id = job.asset_id,
-                    "probe job published"
-                );
+            if !batch.is_empty() {
+                self.publish_batch(channel, &batch).await?;
             }
             if shutdown.is_cancelled() {
-                return;
+                return Ok(());
             }
             if batch.len() < BATCH as usize {
                 tokio::select! {
-                    () = shutdown.cancelled() => return,
-                    () = self.wake.notified() => {}
-                    () = tokio::time::sleep(IDLE_POLL) => {}
+                    () = shutdown.cancelled() => return Ok(()),
+                    () = waiter.wait(IDLE_POLL) => {}
                 }
+            }
+        }
+    }
+
+    /// Publishes every job of `batch` without waiting, then waits for all their confirms; deletes
+    /// the confirmed rows and gives the rest back to the outbox at once. An error means the
+    /// channel is broken (reconnect).
+    async fn publish_batch(
+        &self,
+        channel: &amqp::AmqpChannel,
+        batch: &[pb::ProbeJob],
+    ) -> anyhow::Result<()> {
+        let exchange = self.topology.exchange();
+        let mut in_flight = Vec::with_capacity(batch.len());
+        let mut failure = None;
+        for job in batch {
+            let message = JobMessage {
+                job_id: job.job_id.clone(),
+                asset_id: job.asset_id.clone(),
+                attempt: 1,
+                request_id: job.request_id.clone(),
+                trace: job.trace_context(),
+            };
+            match amqp::start_publish(channel, &exchange, JOB_ROUTING_KEY, &message).await {
+                Ok(confirm) => in_flight.push((job.job_id.as_str(), confirm)),
+                Err(err) => {
+                    failure = Some(err);
+                    break;
+                }
+            }
+        }
+        let (mut confirmed, mut unconfirmed) = (Vec::new(), Vec::new());
+        for (job_id, confirm) in in_flight {
+            match confirm.await {
+                Ok(()) => confirmed.push(job_id),
+                Err(err) => {
+                    unconfirmed.push(job_id);
+                    failure.get_or_insert(err);
+                }
+            }
+        }
+        unconfirmed.extend(
+            batch[confirmed.len() + unconfirmed.len()..]
+                .iter()
+                .map(|job| job.job_id.as_str()),
+        );
+        if let Err(err) = jobs::finish_many(&self.db, &confirmed).await {
+            // Published but still in the outbox: published again after the lease, which the
+            // idempotent prober tolerates.
+            tracing::warn!(error = %err, jobs = confirmed.len(), "cannot remove published jobs from the outbox");
+        }
+        metrics::counter!("assetd_relay_published_total").increment(confirmed.len() as u64);
+        tracing::debug!(jobs = confirmed.len(), "probe jobs published");
+        match failure {
+            None => Ok(()),
+            Some(err) => {
+                // Give the unconfirmed rest back at once instead of waiting for the lease.
+                if let Err(release) = jobs::release(&self.db, &unconfirmed).await {
+                    tracing::warn!(error = %release, "cannot give unpublished jobs back; they are due again after their lease");
+                }
+                Err(anyhow::anyhow!(err).context(format!(
+                    "{} probe jobs not confirmed by RabbitMQ; they wait in the outbox",
+                    unconfirmed.len()
+                )))
             }
         }
     }

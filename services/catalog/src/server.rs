@@ -1,20 +1,23 @@
 //! The catalog's gRPC server: the catalog service plus standard health (tied to readiness) and
 //! reflection, per-call metrics and request ids, draining on shutdown.
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use assetd_platform::{
     admin::Readiness, grpc_metrics::GrpcMetricsLayer, service_token::RequireServiceToken,
 };
-use assetd_proto::catalog::v1::catalog_service_server::CatalogServiceServer;
-use tokio::{net::TcpListener, sync::Notify};
+use assetd_proto::catalog::{CatalogClient, v1::catalog_service_server::CatalogServiceServer};
+use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
+use tonic::service::interceptor::InterceptedService;
 use tonic_health::ServingStatus;
+use tower::Layer;
 
 use crate::{
     db::{Db, Engine},
     idempotency, jobs,
+    jobs_signal::JobsQueued,
     service::Catalog,
     watch::ProbeEvents,
 };
@@ -24,81 +27,123 @@ pub const LIVENESS_SERVICE: &str = "liveness";
 /// The full name of the catalog service, as gRPC health and reflection know it.
 pub const CATALOG_SERVICE: &str = "assetd.catalog.v1.CatalogService";
 
-/// Serves the catalog on `listener` until `shutdown` is cancelled. Health `""` and the catalog
-/// service follow `readiness` (database reachable, not draining); `liveness` is always SERVING.
-/// With a service token configured, catalog calls need it; health and reflection never do.
-pub async fn serve(
-    listener: TcpListener,
-    db: Db,
-    jobs_queued: Arc<Notify>,
-    readiness: Readiness,
+/// The catalog's gRPC service with its interceptor (the service token), as the server and
+/// in-process clients call it.
+type CatalogGrpc = InterceptedService<CatalogServiceServer<Catalog>, RequireServiceToken>;
+
+/// The catalog's gRPC server and its background work (outbox gauges, idempotency sweeper, on
+/// Postgres the LISTEN connection), started by [`CatalogServer::new`].
+pub struct CatalogServer {
+    service: CatalogGrpc,
     service_token: RequireServiceToken,
-    idempotency_ttl: Duration,
+    readiness: Readiness,
     shutdown: CancellationToken,
-) -> anyhow::Result<()> {
-    let (health, health_service) = tonic_health::server::health_reporter();
-    health
-        .set_service_status(LIVENESS_SERVICE, ServingStatus::Serving)
-        .await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(assetd_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        // The descriptor set also holds the gateway's service: list only what is served here.
-        .with_service_name(CATALOG_SERVICE)
-        .with_service_name("grpc.health.v1.Health")
-        .build_v1()?;
+}
 
-    // Health follows readiness, re-read every second; NOT_SERVING as soon as draining starts.
-    let follow = {
-        let (health, readiness, shutdown) = (health.clone(), readiness.clone(), shutdown.clone());
-        tokio::spawn(async move {
-            let mut last = None;
-            loop {
-                let status = if readiness.status().is_ok() {
-                    ServingStatus::Serving
-                } else {
-                    ServingStatus::NotServing
-                };
-                if last != Some(status) {
-                    health.set_service_status("", status).await;
-                    health.set_service_status(CATALOG_SERVICE, status).await;
-                    last = Some(status);
-                }
-                tokio::select! {
-                    () = shutdown.cancelled() => {
-                        health.set_service_status("", ServingStatus::NotServing).await;
-                        health.set_service_status(CATALOG_SERVICE, ServingStatus::NotServing).await;
-                        break;
-                    }
-                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
-                }
-            }
-        })
-    };
-    spawn_outbox_gauges(db.clone(), shutdown.clone());
-    spawn_idempotency_sweeper(db.clone(), idempotency_ttl, shutdown.clone());
-
-    let probe_events = ProbeEvents::new(shutdown.clone());
-    if db.engine() == Engine::Postgres {
-        probe_events.spawn_pg_listener(db.url().to_owned());
+impl CatalogServer {
+    pub fn new(
+        db: Db,
+        jobs_queued: JobsQueued,
+        readiness: Readiness,
+        service_token: RequireServiceToken,
+        idempotency_ttl: Duration,
+        shutdown: CancellationToken,
+    ) -> Self {
+        spawn_outbox_gauges(db.clone(), shutdown.clone());
+        spawn_idempotency_sweeper(db.clone(), idempotency_ttl, shutdown.clone());
+        let probe_events = ProbeEvents::new(shutdown.clone());
+        if db.engine() == Engine::Postgres {
+            probe_events.spawn_pg_listener(db.url().to_owned(), jobs_queued.clone());
+        }
+        let service = CatalogServiceServer::with_interceptor(
+            Catalog::new(db, jobs_queued, probe_events, idempotency_ttl),
+            service_token.clone(),
+        );
+        Self {
+            service,
+            service_token,
+            readiness,
+            shutdown,
+        }
     }
 
-    let addr = listener.local_addr()?;
-    service_token.warn_if_open(addr, "catalog");
-    tracing::info!(%addr, "catalog gRPC listening");
-    tonic::transport::Server::builder()
-        .layer(GrpcMetricsLayer)
-        .add_service(health_service)
-        .add_service(reflection)
-        .add_service(CatalogServiceServer::with_interceptor(
-            Catalog::new(db, jobs_queued, probe_events, idempotency_ttl),
+    /// A client that calls this catalog in the same process, through the same interceptor and
+    /// metrics layer as a remote call, without a socket.
+    pub fn local_client(&self, service_token: Option<String>) -> CatalogClient {
+        assetd_proto::catalog::in_process(
+            GrpcMetricsLayer.layer(self.service.clone()),
             service_token,
-        ))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled_owned())
-        .await?;
-    let _ = follow.await;
-    tracing::info!("catalog gRPC stopped");
-    Ok(())
+        )
+    }
+
+    /// Serves the catalog on `listener` until shutdown. Health `""` and the catalog service
+    /// follow readiness (database reachable, not draining); `liveness` is always SERVING. With a
+    /// service token configured, catalog calls need it; health and reflection never do.
+    pub async fn serve(self, listener: TcpListener) -> anyhow::Result<()> {
+        let Self {
+            service,
+            service_token,
+            readiness,
+            shutdown,
+        } = self;
+        let (health, health_service) = tonic_health::server::health_reporter();
+        health
+            .set_service_status(LIVENESS_SERVICE, ServingStatus::Serving)
+            .await;
+        let reflection = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(assetd_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            // The descriptor set also holds the gateway's service: list only what is served here.
+            .with_service_name(CATALOG_SERVICE)
+            .with_service_name("grpc.health.v1.Health")
+            .build_v1()?;
+
+        // Health follows readiness, re-read every second; NOT_SERVING as soon as draining starts.
+        let follow = {
+            let (health, readiness, shutdown) =
+                (health.clone(), readiness.clone(), shutdown.clone());
+            tokio::spawn(async move {
+                let mut last = None;
+                loop {
+                    let status = if readiness.status().is_ok() {
+                        ServingStatus::Serving
+                    } else {
+                        ServingStatus::NotServing
+                    };
+                    if last != Some(status) {
+                        health.set_service_status("", status).await;
+                        health.set_service_status(CATALOG_SERVICE, status).await;
+                        last = Some(status);
+                    }
+                    tokio::select! {
+                        () = shutdown.cancelled() => {
+                            health.set_service_status("", ServingStatus::NotServing).await;
+                            health.set_service_status(CATALOG_SERVICE, ServingStatus::NotServing).await;
+                            break;
+                        }
+                        () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
+                }
+            })
+        };
+
+        let addr = listener.local_addr()?;
+        service_token.warn_if_open(addr, "catalog");
+        tracing::info!(%addr, "catalog gRPC listening");
+        tonic::transport::Server::builder()
+            .layer(GrpcMetricsLayer)
+            .add_service(health_service)
+            .add_service(reflection)
+            .add_service(service)
+            .serve_with_incoming_shutdown(
+                TcpListenerStream::new(listener),
+                shutdown.cancelled_owned(),
+            )
+            .await?;
+        let _ = follow.await;
+        tracing::info!("catalog gRPC stopped");
+        Ok(())
+    }
 }
 
 /// Publishes the outbox's backlog and the age of its oldest job (relay lag) every few seconds.

@@ -4,9 +4,8 @@ use assetd_proto::{
     catalog::v1::{self as pb, catalog_service_server::CatalogService},
     context::TraceContext,
 };
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
-use tokio::sync::Notify;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
@@ -15,7 +14,9 @@ use crate::{
     assets::{self, NewAsset, ProbeOutcome},
     db::Db,
     error::{Error, Result},
-    idempotency, jobs, listing,
+    idempotency, jobs,
+    jobs_signal::JobsQueued,
+    listing,
     projects::{self, NewProject},
     watch::{self, ProbeEvent, ProbeEvents},
 };
@@ -30,12 +31,14 @@ pub const TITLE_MAX_CHARS: usize = 120;
 pub const DESCRIPTION_MAX_CHARS: usize = 500;
 /// The only editor state schema version there is.
 pub const STATE_SCHEMA_VERSION: &str = "v1";
+/// Longest a `ClaimProbeJobs` call waits for a job to be written.
+pub const MAX_CLAIM_WAIT_MILLIS: u32 = 10_000;
 
 #[derive(Clone, Debug)]
 pub struct Catalog {
     db: Db,
-    /// Woken whenever probe jobs are queued, so the relay publishes them without waiting for its poll.
-    jobs_queued: Arc<Notify>,
+    /// Signalled whenever probe jobs are queued, so the relay and waiting claims take them at once.
+    jobs_queued: JobsQueued,
     /// Probe results as they are recorded, for `WatchAsset`.
     probe_events: ProbeEvents,
     /// How long a project-creation idempotency key is remembered.
@@ -45,7 +48,7 @@ pub struct Catalog {
 impl Catalog {
     pub fn new(
         db: Db,
-        jobs_queued: Arc<Notify>,
+        jobs_queued: JobsQueued,
         probe_events: ProbeEvents,
         idempotency_ttl: Duration,
     ) -> Self {
@@ -140,7 +143,7 @@ impl CatalogService for Catalog {
             trace: TraceContext::current(),
         };
         let asset = assets::create(&self.db, new).await?;
-        self.jobs_queued.notify_one();
+        self.jobs_queued.notify();
         Ok(Response::new(asset))
     }
 
@@ -320,8 +323,22 @@ impl CatalogService for Catalog {
         request: Request<pb::ClaimProbeJobsRequest>,
     ) -> Result<Response<pb::ClaimProbeJobsResponse>, Status> {
         let req = request.into_inner();
-        let jobs = jobs::claim(&self.db, req.max, req.lease_secs).await?;
-        Ok(Response::new(pb::ClaimProbeJobsResponse { jobs }))
+        let deadline = tokio::time::Instant::now()
+            + Duration::from_millis(u64::from(req.wait_millis.min(MAX_CLAIM_WAIT_MILLIS)));
+        let shutdown = self.probe_events.shutdown();
+        loop {
+            // Taken before the claim, so a job written meanwhile ends the wait below.
+            let mut waiter = self.jobs_queued.waiter();
+            let jobs = jobs::claim(&self.db, req.max, req.lease_secs).await?;
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if !jobs.is_empty() || left.is_zero() || shutdown.is_cancelled() {
+                return Ok(Response::new(pb::ClaimProbeJobsResponse { jobs }));
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => {}
+                () = waiter.wait(left) => {}
+            }
+        }
     }
 
     async fn finish_probe_job(
@@ -361,7 +378,7 @@ impl CatalogService for Catalog {
             }
         };
         if queued > 0 {
-            self.jobs_queued.notify_one();
+            self.jobs_queued.notify();
         }
         Ok(Response::new(pb::ReprobeResponse { queued }))
     }

@@ -2,7 +2,8 @@
 //! `DeleteAsset` feed directly, and on Postgres also through `NOTIFY assetd_probe_done` from
 //! whichever catalog replica recorded the result or deleted the asset (every catalog `LISTEN`s),
 //! so a watch on one replica sees what happened through another. Watchers re-read their asset on
-//! each event (a deleted one ends the watch with NOT_FOUND); nothing polls.
+//! each event (a deleted one ends the watch with NOT_FOUND); nothing polls. The same LISTEN
+//! connection carries `assetd_probe_jobs` into [`JobsQueued`].
 
 use std::time::Duration;
 
@@ -12,7 +13,11 @@ use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 use tonic::{Code, Status};
 
-use crate::{assets, db::Db};
+use crate::{
+    assets,
+    db::Db,
+    jobs_signal::{self, JobsQueued},
+};
 
 /// The Postgres notification channel; its payload is the asset id.
 pub const CHANNEL: &str = "assetd_probe_done";
@@ -58,28 +63,36 @@ impl ProbeEvents {
         self.shutdown.clone()
     }
 
-    /// On Postgres, feeds `NOTIFY assetd_probe_done` into the broadcast until shutdown,
-    /// reconnecting (with backoff) whenever the listening connection fails.
-    pub fn spawn_pg_listener(&self, url: String) {
+    /// On Postgres, feeds `NOTIFY assetd_probe_done` into the broadcast and `NOTIFY
+    /// assetd_probe_jobs` into `jobs` until shutdown, reconnecting (with backoff) whenever the
+    /// listening connection fails.
+    pub fn spawn_pg_listener(&self, url: String, jobs: JobsQueued) {
         let events = self.clone();
-        tokio::spawn(async move { events.listen(&url).await });
+        tokio::spawn(async move { events.listen(&url, &jobs).await });
     }
 
-    async fn listen(&self, url: &str) {
+    async fn listen(&self, url: &str, jobs: &JobsQueued) {
         let mut backoff = Duration::from_millis(500);
         loop {
             match connect(url).await {
                 Ok(mut listener) => {
                     tracing::debug!(channel = CHANNEL, "listening for probe results");
                     backoff = Duration::from_millis(500);
-                    // Whatever happened while not listening is unknown: watchers re-read.
+                    // Whatever happened while not listening is unknown: watchers re-read, and
+                    // the outbox is looked at again.
                     self.publish(ProbeEvent::Resync);
+                    jobs.notify();
                     loop {
                         let next = tokio::select! {
                             () = self.shutdown.cancelled() => return,
                             next = listener.try_recv() => next,
                         };
                         match next {
+                            Ok(Some(notification))
+                                if notification.channel() == jobs_signal::CHANNEL =>
+                            {
+                                jobs.notify()
+                            }
                             Ok(Some(notification)) => {
                                 self.publish(ProbeEvent::Changed(notification.payload().to_owned()))
                             }
@@ -87,6 +100,7 @@ impl ProbeEvents {
                             Ok(None) => {
                                 tracing::warn!("probe-result LISTEN connection lost; reconnecting");
                                 self.publish(ProbeEvent::Resync);
+                                jobs.notify();
                             }
                             Err(err) => {
                                 tracing::warn!(error = %err, "probe-result LISTEN failed; reconnecting");
@@ -110,7 +124,7 @@ impl ProbeEvents {
 
 async fn connect(url: &str) -> Result<PgListener, sqlx::Error> {
     let mut listener = PgListener::connect(url).await?;
-    listener.listen(CHANNEL).await?;
+    listener.listen_all([CHANNEL, jobs_signal::CHANNEL]).await?;
     Ok(listener)
 }
 

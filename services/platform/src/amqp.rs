@@ -1,6 +1,8 @@
 //! RabbitMQ: the probe topology (work queue, delayed retries, dead letters), connecting, and confirmed publishing.
 
-use std::time::Duration;
+use std::{future::Future, time::Duration};
+
+use tokio_util::sync::CancellationToken;
 
 use assetd_proto::context::TraceContext;
 use lapin::{
@@ -28,7 +30,8 @@ pub struct AmqpConfig {
     pub amqp_prefix: String,
 }
 
-/// Delays of the retry queues: attempt n (n >= 1) waits `RETRY_DELAYS_SECS[min(n, len) - 1]`.
+/// Delays of the retry queues (and of the embedded queue's retries): after attempt n (n >= 1)
+/// a job waits `RETRY_DELAYS_SECS[min(n, len) - 1]`.
 pub const RETRY_DELAYS_SECS: [u64; 3] = [2, 10, 60];
 
 /// Names of the probe topology under a prefix.
@@ -57,14 +60,10 @@ impl Topology {
         format!("{}.probe.jobs", self.prefix)
     }
 
-    /// The queue that holds a job for its retry delay, then dead-letters it back to the exchange.
-    pub fn retry_queue(&self, attempt: u32) -> String {
-        let level = (attempt.max(1) as usize).min(RETRY_DELAYS_SECS.len());
-        format!(
-            "{}.probe.retry.{}s",
-            self.prefix,
-            RETRY_DELAYS_SECS[level - 1]
-        )
+    /// The queue that holds a job for `delay_secs` (one of [`RETRY_DELAYS_SECS`]), then
+    /// dead-letters it back to the exchange.
+    pub fn retry_queue(&self, delay_secs: u64) -> String {
+        format!("{}.probe.retry.{delay_secs}s", self.prefix)
     }
 
     /// Jobs that failed every attempt, kept for inspection.
@@ -101,7 +100,7 @@ impl Topology {
                 FieldTable::default(),
             )
             .await?;
-        for (index, delay) in RETRY_DELAYS_SECS.iter().enumerate() {
+        for delay in RETRY_DELAYS_SECS {
             let mut args = FieldTable::default();
             args.insert(
                 "x-message-ttl".into(),
@@ -115,9 +114,8 @@ impl Topology {
                 "x-dead-letter-routing-key".into(),
                 AMQPValue::LongString(JOB_ROUTING_KEY.into()),
             );
-            let attempt = u32::try_from(index + 1).unwrap_or(u32::MAX);
             channel
-                .queue_declare(self.retry_queue(attempt).into(), durable, args)
+                .queue_declare(self.retry_queue(delay).into(), durable, args)
                 .await?;
         }
         channel
@@ -196,6 +194,19 @@ pub async fn publish(
     routing_key: &str,
     message: &JobMessage,
 ) -> Result<(), PublishError> {
+    start_publish(channel, exchange, routing_key, message)
+        .await?
+        .await
+}
+
+/// Publishes a persistent job message; the returned future waits for the broker's confirm, so
+/// a batch can have every confirm outstanding at once.
+pub async fn start_publish(
+    channel: &Channel,
+    exchange: &str,
+    routing_key: &str,
+    message: &JobMessage,
+) -> Result<impl Future<Output = Result<(), PublishError>> + Send + use<>, PublishError> {
     let body = serde_json::to_vec(message).unwrap_or_default();
     let mut headers = FieldTable::default();
     headers.insert(
@@ -212,25 +223,76 @@ pub async fn publish(
         .with_content_type(ShortString::from("application/json"))
         .with_message_id(message.job_id.clone().into())
         .with_headers(headers);
-    let confirm = async {
-        channel
-            .basic_publish(
-                exchange.into(),
-                routing_key.into(),
-                BasicPublishOptions::default(),
-                &body,
-                properties,
-            )
-            .await?
+    let confirm = tokio::time::timeout(
+        CONFIRM_TIMEOUT,
+        channel.basic_publish(
+            exchange.into(),
+            routing_key.into(),
+            BasicPublishOptions::default(),
+            &body,
+            properties,
+        ),
+    )
+    .await
+    .map_err(|_| PublishError::Timeout)??;
+    Ok(async move {
+        let confirmation = tokio::time::timeout(CONFIRM_TIMEOUT, confirm)
             .await
-    };
-    let confirmation = tokio::time::timeout(CONFIRM_TIMEOUT, confirm)
-        .await
-        .map_err(|_| PublishError::Timeout)??;
-    if confirmation.is_ack() {
-        Ok(())
-    } else {
-        Err(PublishError::NotConfirmed)
+            .map_err(|_| PublishError::Timeout)??;
+        if confirmation.is_ack() {
+            Ok(())
+        } else {
+            Err(PublishError::NotConfirmed)
+        }
+    })
+}
+
+/// Runs `work` on a connected channel until `shutdown`, connecting again (after 0.5 s, doubling
+/// to 30 s while RabbitMQ stays unreachable) whenever the connection or `work` fails. The one
+/// reconnect loop of every RabbitMQ user (the relay, the prober).
+pub async fn connected<F, Fut>(
+    url: &Secret,
+    topology: &Topology,
+    name: &str,
+    shutdown: &CancellationToken,
+    mut work: F,
+) where
+    F: FnMut(Channel) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    let mut backoff = Duration::from_millis(500);
+    while !shutdown.is_cancelled() {
+        match connect(url, topology, name).await {
+            Ok((connection, channel)) => {
+                tracing::info!(
+                    connection = name,
+                    exchange = topology.exchange(),
+                    "connected to RabbitMQ"
+                );
+                backoff = Duration::from_millis(500);
+                if let Err(err) = work(channel).await {
+                    tracing::warn!(
+                        connection = name,
+                        error = format!("{err:#}"),
+                        "RabbitMQ connection failed; reconnecting"
+                    );
+                }
+                let _ = connection.close(200, "closing".into()).await;
+            }
+            Err(err) => {
+                tracing::warn!(
+                    connection = name,
+                    error = %err,
+                    retry_in_ms = backoff.as_millis() as u64,
+                    "RabbitMQ unreachable; probe jobs wait until it is back"
+                );
+            }
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            () = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(30));
     }
 }
 
@@ -241,9 +303,13 @@ mod tests {
     #[test]
     fn retry_queues_by_attempt() {
         let topology = Topology::new("t");
-        assert_eq!(topology.retry_queue(1), "t.probe.retry.2s");
-        assert_eq!(topology.retry_queue(2), "t.probe.retry.10s");
-        assert_eq!(topology.retry_queue(3), "t.probe.retry.60s");
-        assert_eq!(topology.retry_queue(9), "t.probe.retry.60s");
+        let names: Vec<String> = RETRY_DELAYS_SECS
+            .iter()
+            .map(|&delay| topology.retry_queue(delay))
+            .collect();
+        assert_eq!(
+            names,
+            ["t.probe.retry.2s", "t.probe.retry.10s", "t.probe.retry.60s"]
+        );
     }
 }

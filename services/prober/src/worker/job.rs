@@ -234,8 +234,8 @@ impl Worker {
         Outcome::Recorded
     }
 
-    /// Marks an asset failed after its job used up every attempt.
-    pub async fn give_up(&self, asset_id: &str, attempts: u32, last_error: &str) {
+    /// Marks an asset failed after its job used up every attempt; false if that could not be recorded.
+    pub async fn give_up(&self, asset_id: &str, attempts: u32, last_error: &str) -> bool {
         let reason = format!("probe gave up after {attempts} attempts: {last_error}");
         let request = RecordProbeResultRequest {
             asset_id: asset_id.to_owned(),
@@ -243,14 +243,20 @@ impl Worker {
                 pb::ProbeFailed { reason },
             )),
         };
-        if let Err(status) = self
+        match self
             .inner
             .catalog
             .clone()
             .record_probe_result(request)
             .await
         {
-            tracing::error!(asset_id, code = ?status.code(), "cannot mark a dead-lettered asset failed");
+            Ok(_) => true,
+            // Deleted meanwhile: nothing left to mark.
+            Err(status) if status.code() == Code::NotFound => true,
+            Err(status) => {
+                tracing::error!(asset_id, code = ?status.code(), "cannot mark the asset failed; the job is kept and tried again");
+                false
+            }
         }
     }
 }

@@ -2,6 +2,7 @@
 //! stored object and records the result through the catalog.
 
 mod amqp_consumer;
+mod core;
 mod job;
 mod outbox_consumer;
 mod storage_source;

@@ -1,140 +1,124 @@
-//! The embedded side of the worker: claims due jobs from the catalog's outbox over gRPC, so jobs
-//! are as durable as the database (a crash only delays them until their lease ends).
+//! The embedded queue: claims due jobs from the catalog's outbox over gRPC, so jobs are as durable
+//! as the database (a crash only delays them until their lease ends). Claims wait in the catalog
+//! until a job is written (a long poll), so a new job starts at once without polling.
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
-use assetd_platform::amqp::RETRY_DELAYS_SECS;
 use assetd_proto::catalog::{
     CatalogClient,
-    v1::{ClaimProbeJobsRequest, FinishProbeJobRequest, ProbeJob, RetryProbeJobRequest},
+    v1::{ClaimProbeJobsRequest, FinishProbeJobRequest, RetryProbeJobRequest},
 };
-use assetd_proto::context::{REQUEST_ID, continue_trace};
-use tokio::sync::Semaphore;
-use tokio_util::sync::CancellationToken;
-use tracing::Instrument;
 
-use super::{Outcome, ProberConfig, Worker};
+use super::{
+    ProberConfig, Worker,
+    core::{self, Job, JobQueue, Settle, Settler},
+};
 
-/// Poll interval while the queue is empty.
-const IDLE_POLL: Duration = Duration::from_millis(250);
 /// Extra lease beyond the probe's own time budget.
 const LEASE_MARGIN_SECS: u64 = 5;
+/// How long one claim waits in the catalog for a job to be written (below the client's 15 s
+/// deadline); when it ends empty the next claim starts at once.
+const CLAIM_WAIT_MILLIS: u32 = 5_000;
+/// Pause after a failed claim (the catalog unreachable) before the next.
+const CLAIM_ERROR_PAUSE: Duration = Duration::from_secs(1);
 
 pub async fn run(
     worker: Worker,
     config: &ProberConfig,
-    shutdown: CancellationToken,
+    shutdown: tokio_util::sync::CancellationToken,
 ) -> anyhow::Result<()> {
-    let catalog = worker.catalog();
-    let concurrency = config.probe_concurrency.max(1);
-    let slots = Arc::new(Semaphore::new(concurrency));
-    let lease_secs = u32::try_from(config.probe_timeout_secs.saturating_add(LEASE_MARGIN_SECS))
-        .unwrap_or(u32::MAX);
-    while !shutdown.is_cancelled() {
-        let free = slots.available_permits();
-        if free == 0 {
-            // Every slot is busy: wait for one to free up, then claim again at once.
-            tokio::select! {
-                () = shutdown.cancelled() => break,
-                permit = slots.clone().acquire_owned() => drop(permit),
-            }
-            continue;
-        }
-        let request = ClaimProbeJobsRequest {
-            max: u32::try_from(free).unwrap_or(1),
-            lease_secs,
-        };
-        let claimed = match catalog.clone().claim_probe_jobs(request).await {
-            Ok(response) => response.into_inner().jobs,
-            Err(status) => {
-                tracing::warn!(code = ?status.code(), message = status.message(), "cannot claim probe jobs");
-                Vec::new()
-            }
-        };
-        if claimed.is_empty() {
-            // Nothing due (or the catalog is unreachable): poll again shortly.
-            tokio::select! {
-                () = shutdown.cancelled() => break,
-                () = tokio::time::sleep(IDLE_POLL) => {}
-            }
-            continue;
-        }
-        for job in claimed {
-            let Ok(permit) = slots.clone().acquire_owned().await else {
-                break;
-            };
-            let (worker, catalog) = (worker.clone(), catalog.clone());
-            tokio::spawn(async move {
-                let span = tracing::info_span!(
-                    "probe_job",
-                    job_id = job.job_id,
-                    asset_id = job.asset_id,
-                    attempt = job.attempt,
-                    request_id = job.request_id,
-                    trace_id = tracing::field::Empty,
-                    otel.name = "probe",
-                    otel.kind = "consumer",
-                );
-                continue_trace(&span, &job.trace_context());
-                handle(&worker, catalog, job).instrument(span).await;
-                drop(permit);
-            });
-        }
-    }
-    // Claimed jobs that do not finish in time are due again when their lease ends.
-    let all = u32::try_from(concurrency).unwrap_or(u32::MAX);
-    if tokio::time::timeout(Duration::from_secs(25), slots.acquire_many(all))
-        .await
-        .is_err()
-    {
-        tracing::warn!("in-flight probes did not finish in time; they run again after their lease");
-    }
+    let queue = OutboxQueue {
+        catalog: worker.catalog(),
+        lease_secs: u32::try_from(config.probe_timeout_secs.saturating_add(LEASE_MARGIN_SECS))
+            .unwrap_or(u32::MAX),
+    };
+    let result = core::run(&worker, queue, config.probe_concurrency, &shutdown).await;
     tracing::info!("prober stopped");
-    Ok(())
+    result
 }
 
-async fn handle(worker: &Worker, mut catalog: CatalogClient, job: ProbeJob) {
-    let outcome = REQUEST_ID
-        .scope(job.request_id.clone(), worker.process(&job.asset_id))
-        .await;
-    metrics::counter!("assetd_probe_jobs_total", "queue" => "embedded", "outcome" => outcome.label()).increment(1);
-    let settled = match outcome {
-        Outcome::Recorded | Outcome::Nothing => catalog
-            .finish_probe_job(FinishProbeJobRequest {
-                job_id: job.job_id.clone(),
-            })
-            .await
-            .map(drop),
-        Outcome::Transient(error) if job.attempt >= worker.config().probe_max_attempts.max(1) => {
-            tracing::error!(
-                error,
-                attempts = job.attempt,
-                "probe job failed every attempt; giving up"
-            );
-            worker.give_up(&job.asset_id, job.attempt, &error).await;
-            catalog
+struct OutboxQueue {
+    catalog: CatalogClient,
+    lease_secs: u32,
+}
+
+#[derive(Clone)]
+struct OutboxSettler {
+    catalog: CatalogClient,
+}
+
+impl JobQueue for OutboxQueue {
+    type Receipt = ();
+    type Settler = OutboxSettler;
+    const NAME: &'static str = "embedded";
+
+    fn settler(&self) -> OutboxSettler {
+        OutboxSettler {
+            catalog: self.catalog.clone(),
+        }
+    }
+
+    async fn next(&mut self, max: usize) -> anyhow::Result<Vec<(Job, ())>> {
+        let request = ClaimProbeJobsRequest {
+            max: u32::try_from(max).unwrap_or(u32::MAX),
+            lease_secs: self.lease_secs,
+            wait_millis: CLAIM_WAIT_MILLIS,
+        };
+        match self.catalog.claim_probe_jobs(request).await {
+            Ok(response) => Ok(response
+                .into_inner()
+                .jobs
+                .into_iter()
+                .map(|job| {
+                    let trace = job.trace_context();
+                    let job = Job {
+                        job_id: job.job_id,
+                        asset_id: job.asset_id,
+                        attempt: job.attempt,
+                        request_id: job.request_id,
+                        trace,
+                    };
+                    (job, ())
+                })
+                .collect()),
+            Err(status) => {
+                // The catalog is unreachable or failing: nothing is lost, the jobs wait in the outbox.
+                tracing::warn!(code = ?status.code(), message = status.message(), "cannot claim probe jobs; retrying");
+                tokio::time::sleep(CLAIM_ERROR_PAUSE).await;
+                Ok(Vec::new())
+            }
+        }
+    }
+
+    async fn stop(&mut self) {}
+}
+
+impl Settler for OutboxSettler {
+    type Receipt = ();
+
+    async fn settle(&self, (): (), job: &Job, settle: Settle) {
+        let mut catalog = self.catalog.clone();
+        let settled = match settle {
+            Settle::Done | Settle::GiveUp => catalog
                 .finish_probe_job(FinishProbeJobRequest {
                     job_id: job.job_id.clone(),
                 })
                 .await
-                .map(drop)
-        }
-        Outcome::Transient(error) => {
-            let level = (job.attempt.max(1) as usize).min(RETRY_DELAYS_SECS.len());
-            let delay_secs = u32::try_from(RETRY_DELAYS_SECS[level - 1]).unwrap_or(u32::MAX);
-            tracing::warn!(error, delay_secs, "probe failed for now; retrying later");
-            catalog
+                .map(drop),
+            Settle::Retry {
+                delay_secs, error, ..
+            } => catalog
                 .retry_probe_job(RetryProbeJobRequest {
                     job_id: job.job_id.clone(),
-                    delay_secs,
+                    delay_secs: u32::try_from(delay_secs).unwrap_or(u32::MAX),
                     error,
                 })
                 .await
-                .map(drop)
+                .map(drop),
+        };
+        if let Err(status) = settled {
+            // The lease runs out and the job is claimed again: nothing is lost.
+            tracing::warn!(code = ?status.code(), "cannot settle a probe job; it runs again after its lease");
         }
-    };
-    if let Err(status) = settled {
-        // The lease runs out and the job is claimed again: nothing is lost.
-        tracing::warn!(code = ?status.code(), "cannot settle a probe job; it runs again after its lease");
     }
 }
