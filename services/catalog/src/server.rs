@@ -8,9 +8,8 @@ use assetd_platform::{
 };
 use assetd_proto::catalog::{CatalogClient, v1::catalog_service_server::CatalogServiceServer};
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
-use tonic::service::interceptor::InterceptedService;
+use tonic::{service::interceptor::InterceptedService, transport::server::TcpIncoming};
 use tonic_health::ServingStatus;
 use tower::Layer;
 
@@ -136,7 +135,9 @@ impl CatalogServer {
             .add_service(reflection)
             .add_service(service)
             .serve_with_incoming_shutdown(
-                TcpListenerStream::new(listener),
+                // Without TCP_NODELAY on accepted sockets, Nagle holds each answer's last frames
+                // until the caller's delayed ACK (40 ms): every remote call took that long.
+                TcpIncoming::from(listener).with_nodelay(Some(true)),
                 shutdown.cancelled_owned(),
             )
             .await?;

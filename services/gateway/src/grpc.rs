@@ -18,7 +18,6 @@ use assetd_proto::gateway::v1::{
 use bytes::Bytes;
 use futures::StreamExt;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Code, Request, Response, Status, Streaming};
 use tonic_health::ServingStatus;
@@ -220,7 +219,11 @@ pub async fn serve(
             Gateway::new(state),
             service_token,
         ))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled_owned())
+        .serve_with_incoming_shutdown(
+            // Nagle off on accepted sockets, or answers wait for the caller's delayed ACK.
+            tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+            shutdown.cancelled_owned(),
+        )
         .await?;
     tracing::info!("gateway gRPC stopped");
     Ok(())

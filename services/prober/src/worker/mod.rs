@@ -18,10 +18,10 @@ pub use job::{Outcome, Worker};
 #[derive(clap::Args, Clone, Debug)]
 pub struct ProberConfig {
     /// Probes running at once in this process.
-    #[arg(long, env = "ASSETD_PROBE_CONCURRENCY", default_value_t = 4)]
+    #[arg(long, env = "ASSETD_PROBE_CONCURRENCY", default_value_t = 16)]
     pub probe_concurrency: usize,
     /// Unacknowledged RabbitMQ deliveries this process holds at most.
-    #[arg(long, env = "ASSETD_PROBE_PREFETCH", default_value_t = 8)]
+    #[arg(long, env = "ASSETD_PROBE_PREFETCH", default_value_t = 32)]
     pub probe_prefetch: u16,
     /// Deliveries of one job before it is dead-lettered and its asset marked failed.
     #[arg(long, env = "ASSETD_PROBE_MAX_ATTEMPTS", default_value_t = 5)]
