@@ -33,6 +33,8 @@ pub const DESCRIPTION_MAX_CHARS: usize = 500;
 pub const STATE_SCHEMA_VERSION: &str = "v1";
 /// Longest a `ClaimProbeJobs` call waits for a job to be written.
 pub const MAX_CLAIM_WAIT_MILLIS: u32 = 10_000;
+/// How often a waiting `ClaimProbeJobs` looks at the outbox without a signal.
+const CLAIM_SAFETY_POLL: Duration = Duration::from_secs(1);
 
 #[derive(Clone, Debug)]
 pub struct Catalog {
@@ -334,9 +336,10 @@ impl CatalogService for Catalog {
             if !jobs.is_empty() || left.is_zero() || shutdown.is_cancelled() {
                 return Ok(Response::new(pb::ClaimProbeJobsResponse { jobs }));
             }
+            // Look again at least every second: retried jobs come due by time, not by a signal.
             tokio::select! {
                 () = shutdown.cancelled() => {}
-                () = waiter.wait(left) => {}
+                () = waiter.wait(left.min(CLAIM_SAFETY_POLL)) => {}
             }
         }
     }
