@@ -206,3 +206,35 @@ pub async fn run<Q: JobQueue>(
     }
     result
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transient_failures_wait_longer_then_give_up() {
+        let transient = Outcome::Transient("storage read failed".into());
+        let delays: Vec<u64> = (1..5)
+            .map(|attempt| match policy(&transient, attempt, 5) {
+                Settle::Retry {
+                    next_attempt,
+                    delay_secs,
+                    ..
+                } => {
+                    assert_eq!(next_attempt, attempt + 1);
+                    delay_secs
+                }
+                other => panic!("attempt {attempt}: {other:?}"),
+            })
+            .collect();
+        assert_eq!(delays, [2, 10, 60, 60]);
+        assert_eq!(policy(&transient, 5, 5), Settle::GiveUp);
+        assert_eq!(policy(&transient, 1, 1), Settle::GiveUp);
+    }
+
+    #[test]
+    fn recorded_and_nothing_are_done() {
+        assert_eq!(policy(&Outcome::Recorded, 9, 1), Settle::Done);
+        assert_eq!(policy(&Outcome::Nothing, 1, 5), Settle::Done);
+    }
+}
