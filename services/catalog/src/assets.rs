@@ -262,8 +262,14 @@ pub enum ProbeOutcome {
     },
 }
 
-/// Stores a probe outcome. Recording the same outcome twice leaves the same row.
-pub async fn record_probe(db: &Db, asset_id: &str, outcome: &ProbeOutcome) -> Result<pb::Asset> {
+/// Stores a probe outcome and, when given, removes the embedded-queue job that asked for it, in
+/// one transaction. Recording the same outcome twice leaves the same row.
+pub async fn record_probe(
+    db: &Db,
+    asset_id: &str,
+    outcome: &ProbeOutcome,
+    finished_job: Option<&str>,
+) -> Result<pb::Asset> {
     let now = now_micros();
     let query = match outcome {
         // The duration is always bound as a number, with a flag for "none": sqlx 0.8's Any driver
@@ -290,6 +296,12 @@ pub async fn record_probe(db: &Db, asset_id: &str, outcome: &ProbeOutcome) -> Re
     let mut tx = db.writer().begin().await?;
     if query.execute(&mut *tx).await?.rows_affected() == 0 {
         return Err(Error::AssetNotFound);
+    }
+    if let Some(job_id) = finished_job {
+        sqlx::query("DELETE FROM probe_jobs WHERE job_id = $1")
+            .bind(job_id)
+            .execute(&mut *tx)
+            .await?;
     }
     notify_watchers(db, &mut tx, asset_id).await?;
     let row = sqlx::query(&format!(

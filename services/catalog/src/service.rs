@@ -277,7 +277,12 @@ impl CatalogService for Catalog {
             }
             None => return Err(Error::InvalidArgument("result is required".into()).into()),
         };
-        let asset = assets::record_probe(&self.db, &asset_id, &outcome).await?;
+        let finished_job = match req.job_id.as_str() {
+            "" => None,
+            job_id => Some(uuid_arg("job_id", job_id)?),
+        };
+        let asset =
+            assets::record_probe(&self.db, &asset_id, &outcome, finished_job.as_deref()).await?;
         // Watchers on this replica hear it at once; on Postgres, every replica (this one
         // included) also hears the NOTIFY sent in the recording transaction.
         self.probe_events.publish(ProbeEvent::Changed(asset_id));

@@ -124,6 +124,7 @@ impl JobQueue for AmqpQueue {
     type Receipt = Delivery;
     type Settler = AmqpSettler;
     const NAME: &'static str = "rabbitmq";
+    const REMOVED_WITH_RESULT: bool = false;
 
     fn settler(&self) -> AmqpSettler {
         self.settler.clone()
@@ -171,7 +172,7 @@ impl Settler for AmqpSettler {
         };
         // The next copy is confirmed by the broker before this delivery is acknowledged.
         let published = match settle {
-            Settle::Done => Ok(()),
+            Settle::Recorded | Settle::Done => Ok(()),
             Settle::Retry {
                 next_attempt,
                 delay_secs,

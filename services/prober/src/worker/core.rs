@@ -28,7 +28,10 @@ pub struct Job {
 /// What the queue is to do with a job once it was processed.
 #[derive(Debug, PartialEq)]
 pub enum Settle {
-    /// The result is recorded (or there was nothing to do): remove the job.
+    /// The result is recorded; a queue whose jobs are removed with the result
+    /// ([`JobQueue::REMOVED_WITH_RESULT`]) has nothing left to do.
+    Recorded,
+    /// There was nothing to record (the asset is gone or already probed): remove the job.
     Done,
     /// Run it again after `delay_secs` (one of [`RETRY_DELAYS_SECS`]) as attempt `next_attempt`.
     Retry {
@@ -49,6 +52,9 @@ pub trait JobQueue: Send + 'static {
     type Settler: Settler<Receipt = Self::Receipt>;
     /// The `queue` label of the job metrics.
     const NAME: &'static str;
+    /// Jobs live in the catalog's outbox: recording a result removes its job in the same
+    /// transaction.
+    const REMOVED_WITH_RESULT: bool;
 
     fn settler(&self) -> Self::Settler;
 
@@ -80,7 +86,8 @@ pub trait Settler: Clone + Send + Sync + 'static {
 /// `max_attempts` deliveries the job gives up.
 pub fn policy(outcome: &Outcome, attempt: u32, max_attempts: u32) -> Settle {
     match outcome {
-        Outcome::Recorded | Outcome::Nothing => Settle::Done,
+        Outcome::Recorded => Settle::Recorded,
+        Outcome::Nothing => Settle::Done,
         Outcome::Transient(_) if attempt >= max_attempts.max(1) => Settle::GiveUp,
         Outcome::Transient(error) => {
             let level = (attempt.max(1) as usize).min(RETRY_DELAYS_SECS.len());
@@ -138,7 +145,13 @@ pub async fn run<Q: JobQueue>(
                 continue_trace(&span, &job.trace);
                 async {
                     let outcome = REQUEST_ID
-                        .scope(job.request_id.clone(), worker.process(&job.asset_id))
+                        .scope(
+                            job.request_id.clone(),
+                            worker.process(
+                                &job.asset_id,
+                                Q::REMOVED_WITH_RESULT.then_some(job.job_id.as_str()),
+                            ),
+                        )
                         .await;
                     metrics::counter!("assetd_probe_jobs_total", "queue" => Q::NAME, "outcome" => outcome.label())
                         .increment(1);
@@ -182,7 +195,7 @@ pub async fn run<Q: JobQueue>(
                                 error,
                             }
                         }
-                        Settle::Done => Settle::Done,
+                        settle @ (Settle::Recorded | Settle::Done) => settle,
                     };
                     settler.settle(receipt, &job, settle).await;
                 }
@@ -234,7 +247,7 @@ mod tests {
 
     #[test]
     fn recorded_and_nothing_are_done() {
-        assert_eq!(policy(&Outcome::Recorded, 9, 1), Settle::Done);
+        assert_eq!(policy(&Outcome::Recorded, 9, 1), Settle::Recorded);
         assert_eq!(policy(&Outcome::Nothing, 1, 5), Settle::Done);
     }
 }

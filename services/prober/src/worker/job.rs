@@ -95,7 +95,8 @@ impl Worker {
     }
 
     /// Probes one asset and records the result. Safe to repeat: a redelivered job re-records the same result.
-    pub async fn process(&self, asset_id: &str) -> Outcome {
+    /// With `finish_job`, recording the result also removes that (embedded-queue) job.
+    pub async fn process(&self, asset_id: &str, finish_job: Option<&str>) -> Outcome {
         let mut catalog = self.inner.catalog.clone();
         let asset = match catalog
             .get_asset_for_probe(GetAssetForProbeRequest {
@@ -116,7 +117,12 @@ impl Worker {
         }
         let Some(kind) = kind_of(asset.kind()) else {
             return self
-                .record(asset_id, Err("the asset has no kind".into()), &asset)
+                .record(
+                    asset_id,
+                    Err("the asset has no kind".into()),
+                    &asset,
+                    finish_job,
+                )
                 .await;
         };
         let started = std::time::Instant::now();
@@ -157,7 +163,7 @@ impl Worker {
                 Err(err.to_string())
             }
         };
-        self.record(asset_id, result, &asset).await
+        self.record(asset_id, result, &asset, finish_job).await
     }
 
     async fn probe(&self, asset: &pb::Asset, kind: Kind) -> Result<Probed, ProbeError> {
@@ -194,6 +200,7 @@ impl Worker {
         asset_id: &str,
         result: Result<Probed, String>,
         asset: &pb::Asset,
+        finish_job: Option<&str>,
     ) -> Outcome {
         let failed = result.is_err();
         let result = match result {
@@ -207,6 +214,7 @@ impl Worker {
         let request = RecordProbeResultRequest {
             asset_id: asset_id.to_owned(),
             result: Some(result),
+            job_id: finish_job.unwrap_or_default().to_owned(),
         };
         match self
             .inner
@@ -242,6 +250,7 @@ impl Worker {
             result: Some(record_probe_result_request::Result::Failed(
                 pb::ProbeFailed { reason },
             )),
+            job_id: String::new(),
         };
         match self
             .inner

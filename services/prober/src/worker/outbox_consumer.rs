@@ -51,6 +51,7 @@ impl JobQueue for OutboxQueue {
     type Receipt = ();
     type Settler = OutboxSettler;
     const NAME: &'static str = "embedded";
+    const REMOVED_WITH_RESULT: bool = true;
 
     fn settler(&self) -> OutboxSettler {
         OutboxSettler {
@@ -99,6 +100,8 @@ impl Settler for OutboxSettler {
     async fn settle(&self, (): (), job: &Job, settle: Settle) {
         let mut catalog = self.catalog.clone();
         let settled = match settle {
+            // Removed in the transaction that recorded the result.
+            Settle::Recorded => Ok(()),
             Settle::Done | Settle::GiveUp => catalog
                 .finish_probe_job(FinishProbeJobRequest {
                     job_id: job.job_id.clone(),
