@@ -80,6 +80,11 @@ async fn every_kind_is_stored_and_served(engine: Engine) {
             .await
             .expect("GET fileUrl");
         assert_eq!(served.status(), StatusCode::OK);
+        assert_eq!(served.headers()["x-content-type-options"], "nosniff");
+        assert_eq!(
+            served.headers()["content-security-policy"],
+            "sandbox; default-src 'none'"
+        );
         assert_eq!(
             served.bytes().await.expect("body").to_vec(),
             bytes,

@@ -11,6 +11,9 @@ use uuid::Uuid;
 
 use crate::{app::AppState, problem::ApiError, sniff};
 
+/// The `Content-Security-Policy` of served files: a sandbox with nothing allowed to load.
+pub const FILES_CSP: &str = "sandbox; default-src 'none'";
+
 /// Keys are `assets/{account uuid}/{asset uuid}.{ext}`; nothing else is served.
 fn valid_key(key: &str) -> Option<sniff::Format> {
     let mut parts = key.split('/');
@@ -93,6 +96,16 @@ pub async fn serve_file(
     let out = response.headers_mut();
     out.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.mime));
     out.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    // Served from the API's own origin: never let a browser guess another type (a caption whose
+    // text is HTML stays a caption) nor run anything the file holds.
+    out.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    out.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(FILES_CSP),
+    );
     out.insert(
         header::CONTENT_LENGTH,
         HeaderValue::from(span.end - span.start),
