@@ -83,9 +83,9 @@ async fn lease(db: &Db, max: u32, lease_secs: u32, attempts: &str) -> Result<Vec
         .collect()
 }
 
-/// `$1, $2, …, $n`.
-fn placeholders(n: usize) -> String {
-    (1..=n)
+/// `$first, …, $(first + n - 1)`.
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(", ")
@@ -101,7 +101,7 @@ pub async fn finish_many(db: &Db, job_ids: &[&str]) -> Result<()> {
     for chunk in job_ids.chunks(500) {
         let sql = format!(
             "DELETE FROM probe_jobs WHERE job_id IN ({})",
-            placeholders(chunk.len())
+            placeholders(1, chunk.len())
         );
         let mut query = sqlx::query(&sql);
         for job_id in chunk {
@@ -118,10 +118,7 @@ pub async fn release(db: &Db, job_ids: &[&str]) -> Result<()> {
     for chunk in job_ids.chunks(500) {
         let sql = format!(
             "UPDATE probe_jobs SET available_at = $1 WHERE job_id IN ({})",
-            (2..=chunk.len() + 1)
-                .map(|i| format!("${i}"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            placeholders(2, chunk.len())
         );
         let mut query = sqlx::query(&sql).bind(now);
         for job_id in chunk {
@@ -201,4 +198,13 @@ pub async fn reprobe_failed(db: &Db) -> Result<u64> {
     }
     tx.commit().await?;
     Ok(failed.len() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn placeholders_number_from_first() {
+        assert_eq!(super::placeholders(1, 3), "$1, $2, $3");
+        assert_eq!(super::placeholders(2, 2), "$2, $3");
+    }
 }
