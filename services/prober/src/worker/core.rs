@@ -104,110 +104,35 @@ pub fn policy(outcome: &Outcome, attempt: u32, max_attempts: u32) -> Settle {
 /// a queue error; then stops the queue and lets in-flight probes finish (up to 25 s).
 pub async fn run<Q: JobQueue>(
     worker: &Worker,
-    queue: Q,
+    mut queue: Q,
     concurrency: usize,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
-    let mut queue = queue;
     let concurrency = concurrency.max(1);
     let slots = Arc::new(Semaphore::new(concurrency));
-    let queue = loop {
+    let result = loop {
         // Wait for a free slot, then ask for as many jobs as there are free slots.
-        let permit = tokio::select! {
-            () = shutdown.cancelled() => break Ok(queue),
-            permit = slots.clone().acquire_owned() => permit?,
-        };
-        drop(permit);
+        tokio::select! {
+            () = shutdown.cancelled() => break Ok(()),
+            permit = slots.acquire() => drop(permit?),
+        }
         let free = slots.available_permits().max(1);
         let jobs = tokio::select! {
-            () = shutdown.cancelled() => break Ok(queue),
+            () = shutdown.cancelled() => break Ok(()),
             jobs = queue.next(free) => jobs,
         };
         let jobs = match jobs {
             Ok(jobs) => jobs,
-            Err(err) => break Err((queue, err)),
+            Err(err) => break Err(err),
         };
         for (job, receipt) in jobs {
             let permit = slots.clone().acquire_owned().await?;
-            let worker = worker.clone();
-            let settler = queue.settler();
+            let (worker, settler) = (worker.clone(), queue.settler());
             tokio::spawn(async move {
-                let span = tracing::info_span!(
-                    "probe_job",
-                    job_id = job.job_id,
-                    asset_id = job.asset_id,
-                    attempt = job.attempt,
-                    request_id = job.request_id,
-                    trace_id = tracing::field::Empty,
-                    otel.name = "probe",
-                    otel.kind = "consumer",
-                );
-                continue_trace(&span, &job.trace);
-                async {
-                    let outcome = REQUEST_ID
-                        .scope(
-                            job.request_id.clone(),
-                            worker.process(
-                                &job.asset_id,
-                                Q::REMOVED_WITH_RESULT.then_some(job.job_id.as_str()),
-                            ),
-                        )
-                        .await;
-                    metrics::counter!("assetd_probe_jobs_total", "queue" => Q::NAME, "outcome" => outcome.label())
-                        .increment(1);
-                    let max_attempts = worker.config().probe_max_attempts;
-                    let settle = match policy(&outcome, job.attempt, max_attempts) {
-                        Settle::GiveUp => {
-                            let error = match &outcome {
-                                Outcome::Transient(error) => error.as_str(),
-                                _ => "",
-                            };
-                            tracing::error!(
-                                error,
-                                attempts = job.attempt,
-                                "probe job failed every attempt; giving up"
-                            );
-                            if worker.give_up(&job.asset_id, job.attempt, error).await {
-                                Settle::GiveUp
-                            } else {
-                                // The asset could not be marked failed: keep the job and try again
-                                // later rather than lose it.
-                                Settle::Retry {
-                                    next_attempt: job.attempt,
-                                    delay_secs: RETRY_DELAYS_SECS[RETRY_DELAYS_SECS.len() - 1],
-                                    error: error.to_owned(),
-                                }
-                            }
-                        }
-                        Settle::Retry {
-                            next_attempt,
-                            delay_secs,
-                            error,
-                        } => {
-                            tracing::warn!(
-                                error,
-                                delay_secs,
-                                "probe failed for now; retrying later"
-                            );
-                            Settle::Retry {
-                                next_attempt,
-                                delay_secs,
-                                error,
-                            }
-                        }
-                        settle @ (Settle::Recorded | Settle::Done) => settle,
-                    };
-                    settler.settle(receipt, &job, settle).await;
-                }
-                .instrument(span)
-                .await;
+                handle::<Q>(&worker, &settler, job, receipt).await;
                 drop(permit);
             });
         }
-    };
-    let (mut queue, result) = match queue {
-        Ok(queue) => (queue, Ok(())),
-        Err((queue, err)) => (queue, Err(err)),
     };
     queue.stop().await;
     let all = u32::try_from(concurrency).unwrap_or(u32::MAX);
@@ -218,6 +143,69 @@ pub async fn run<Q: JobQueue>(
         tracing::warn!("in-flight probes did not finish in time; their jobs go back to the queue");
     }
     result
+}
+
+/// One job in its `probe_job` span: probe and record, count, then settle it by the policy.
+async fn handle<Q: JobQueue>(worker: &Worker, settler: &Q::Settler, job: Job, receipt: Q::Receipt) {
+    let span = tracing::info_span!(
+        "probe_job",
+        job_id = job.job_id,
+        asset_id = job.asset_id,
+        attempt = job.attempt,
+        request_id = job.request_id,
+        trace_id = tracing::field::Empty,
+        otel.name = "probe",
+        otel.kind = "consumer",
+    );
+    continue_trace(&span, &job.trace);
+    async {
+        let finish_job = Q::REMOVED_WITH_RESULT.then_some(job.job_id.as_str());
+        let outcome = REQUEST_ID
+            .scope(
+                job.request_id.clone(),
+                worker.process(&job.asset_id, finish_job),
+            )
+            .await;
+        metrics::counter!("assetd_probe_jobs_total", "queue" => Q::NAME, "outcome" => outcome.label())
+            .increment(1);
+        let settle = match policy(&outcome, job.attempt, worker.config().probe_max_attempts) {
+            Settle::GiveUp => {
+                let error = match &outcome {
+                    Outcome::Transient(error) => error.as_str(),
+                    _ => "",
+                };
+                tracing::error!(
+                    error,
+                    attempts = job.attempt,
+                    "probe job failed every attempt; giving up"
+                );
+                if worker.give_up(&job.asset_id, job.attempt, error).await {
+                    Settle::GiveUp
+                } else {
+                    // The asset could not be marked failed: keep the job and try again later
+                    // rather than lose it.
+                    Settle::Retry {
+                        next_attempt: job.attempt,
+                        delay_secs: RETRY_DELAYS_SECS[RETRY_DELAYS_SECS.len() - 1],
+                        error: error.to_owned(),
+                    }
+                }
+            }
+            retry @ Settle::Retry { .. } => {
+                if let Settle::Retry {
+                    delay_secs, error, ..
+                } = &retry
+                {
+                    tracing::warn!(error, delay_secs, "probe failed for now; retrying later");
+                }
+                retry
+            }
+            settle @ (Settle::Recorded | Settle::Done) => settle,
+        };
+        settler.settle(receipt, &job, settle).await;
+    }
+    .instrument(span)
+    .await;
 }
 
 #[cfg(test)]
