@@ -41,6 +41,12 @@ pub(crate) fn malformed(reason: impl Into<String>) -> ProbeError {
     ProbeError::Malformed(reason.into())
 }
 
+/// A `Malformed` error for media cut short: `truncated: {detail}`. Every completeness check
+/// words its reason this way, so a failed asset's `probeError` always starts `{format}: truncated:`.
+pub(crate) fn truncated(detail: impl std::fmt::Display) -> ProbeError {
+    ProbeError::Malformed(format!("truncated: {detail}"))
+}
+
 /// An `Unsupported` error with a short reason.
 pub(crate) fn unsupported(reason: impl Into<String>) -> ProbeError {
     ProbeError::Unsupported(reason.into())

@@ -6,7 +6,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::time::Instant;
 
 use crate::budget::{Budget, ReadStats};
-use crate::error::{ProbeError, malformed};
+use crate::error::{ProbeError, malformed, truncated};
 use crate::source::Source;
 
 /// Size of one fetch from the source (the last chunk of a file is shorter).
@@ -176,12 +176,36 @@ impl<'a> Reader<'a> {
         Ok(done)
     }
 
-    /// Fills `buf` from `offset`, or fails with `Malformed("truncated")`.
+    /// Fills `buf` from `offset`, or fails with `Malformed("truncated: ...")`.
     pub fn read_exact_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), ProbeError> {
         if self.read_at(offset, buf)? < buf.len() {
-            return Err(malformed("truncated"));
+            self.ensure_within("data", offset.saturating_add(buf.len() as u64))?;
+            // The source returned less than it said it had: the object shrank under us.
+            return Err(truncated("the object ended before its stated size"));
         }
         Ok(())
+    }
+
+    /// The one completeness check every parser uses: fails with `truncated: {what} ends at byte
+    /// {end} but the object has {len} bytes` when something the header promises (`what`, ending
+    /// at `end`, exclusive) does not fit in the object.
+    pub fn ensure_within(&self, what: &str, end: u64) -> Result<(), ProbeError> {
+        if end > self.len {
+            return Err(truncated(format_args!(
+                "{what} ends at byte {end} but the object has {} bytes",
+                self.len
+            )));
+        }
+        Ok(())
+    }
+
+    /// The object's last bytes from `max(from, len - window)` to the end, and where they start: the
+    /// range read completeness checks use to look for a format's last frame or end marker without
+    /// reading what lies before it.
+    pub fn tail(&mut self, from: u64, window: u64) -> Result<(u64, Vec<u8>), ProbeError> {
+        let start = self.len.saturating_sub(window).max(from).min(self.len);
+        let data = self.prefix_at(start, self.len - start)?;
+        Ok((start, data))
     }
 
     /// Exactly `len` bytes at `offset` (at most [`MAX_ELEMENT`]).
@@ -189,9 +213,10 @@ impl<'a> Reader<'a> {
         if len > MAX_ELEMENT {
             return Err(malformed(format!("element of {len} bytes is too large")));
         }
-        if offset.checked_add(len).is_none_or(|end| end > self.len) {
-            return Err(malformed("truncated"));
-        }
+        let end = offset
+            .checked_add(len)
+            .ok_or_else(|| malformed("offset overflow"))?;
+        self.ensure_within("data", end)?;
         let mut buf = vec![0u8; usize::try_from(len).map_err(|_| malformed("too large"))?];
         self.read_exact_at(offset, &mut buf)?;
         Ok(buf)

@@ -67,17 +67,91 @@ impl Source for Padded {
     }
 }
 
-/// flac.flac (2 s) with STREAMINFO's total samples set to ten minutes, padded to 50 MB.
+/// flac.flac (2 s, 8 kHz, 576-sample blocks) stretched to ten minutes of 50 MB: STREAMINFO's
+/// total samples set to ten minutes, the fixture, zeros, and at the very end the fixture's last
+/// frame renumbered as the ten minutes' last (frame 8333, 192 samples: 8333 * 576 + 192 = 4.8 M
+/// samples) with both CRCs redone, so the completeness check finds a whole last frame there.
 fn long_flac() -> Padded {
     let mut head = fixture("flac.flac");
     assert_eq!(&head[..4], b"fLaC");
     let info = &head[8..];
     let rate = u32::from_be_bytes([0, info[10], info[11], info[12]]) >> 4;
+    let block = u64::from(u16::from_be_bytes([info[2], info[3]]));
     let total = (TEN_MINUTES as u64) * u64::from(rate);
     // STREAMINFO body at 8: total samples are the low 4 bits of byte 13 and bytes 14..18.
     head[8 + 13] = (head[8 + 13] & 0xF0) | ((total >> 32) as u8 & 0x0F);
     head[8 + 14..8 + 18].copy_from_slice(&(total as u32).to_be_bytes());
-    Padded::new(head, Vec::new(), 50_000_000)
+
+    // The last frame: sync, block size code 7 (16-bit size - 1), rate, layout, a one-byte frame
+    // number, the size, CRC-8; then the subframes and CRC-16.
+    let last = head
+        .windows(2)
+        .rposition(|w| w == [0xFF, 0xF8])
+        .expect("a last frame");
+    let frame = &head[last..];
+    assert_eq!(
+        frame[2] >> 4,
+        7,
+        "last frame of flac.flac has an explicit 16-bit size"
+    );
+    let number = (total - 1) / block;
+    let samples = total - number * block;
+    let mut tail = frame[..4].to_vec();
+    tail.extend_from_slice(&utf8_number(number));
+    tail.extend_from_slice(&((samples - 1) as u16).to_be_bytes());
+    tail.push(flac_crc8(&tail));
+    tail.extend_from_slice(&frame[8..frame.len() - 2]);
+    let crc = flac_crc16(&tail);
+    tail.extend_from_slice(&crc.to_be_bytes());
+    Padded::new(head, tail, 50_000_000)
+}
+
+/// FLAC's UTF-8-style frame number (up to 31 bits).
+fn utf8_number(n: u64) -> Vec<u8> {
+    if n < 0x80 {
+        return vec![n as u8];
+    }
+    let mut extra = 1;
+    while n >> (6 * extra) >= 1 << (6 - extra) {
+        extra += 1;
+    }
+    let lead = (0xFF00u16 >> (extra + 1)) as u8 | (n >> (6 * extra)) as u8;
+    let mut out = vec![lead];
+    for i in (0..extra).rev() {
+        out.push(0x80 | ((n >> (6 * i)) & 0x3F) as u8);
+    }
+    out
+}
+
+/// FLAC's frame header CRC-8 (polynomial 0x07) and frame CRC-16 (0x8005), zero start.
+fn flac_crc8(data: &[u8]) -> u8 {
+    let mut crc = 0u8;
+    for &byte in data {
+        crc ^= byte;
+        for _ in 0..8 {
+            crc = if crc & 0x80 != 0 {
+                (crc << 1) ^ 0x07
+            } else {
+                crc << 1
+            };
+        }
+    }
+    crc
+}
+
+fn flac_crc16(data: &[u8]) -> u16 {
+    let mut crc = 0u16;
+    for &byte in data {
+        crc ^= u16::from(byte) << 8;
+        for _ in 0..8 {
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x8005
+            } else {
+                crc << 1
+            };
+        }
+    }
+    crc
 }
 
 /// A 16-bit mono 44.1 kHz WAV header for ten minutes of (virtual, silent) PCM.
@@ -154,9 +228,10 @@ fn assert_ten_minutes(name: &str, source: &dyn Source, max_read: u64) {
 
 #[test]
 fn ten_minute_files_read_little() {
-    // One 64 KiB chunk for the FLAC and WAV headers; for Ogg the head chunk plus the ~64 KiB of
-    // pages symphonia scans at the end (two or three chunks there).
-    assert_ten_minutes("flac", &long_flac(), 64 * 1024);
+    // One 64 KiB chunk for the FLAC and WAV headers, and for FLAC the last 64 KiB (two chunks)
+    // searched for the last frame; for Ogg the head chunk plus the ~64 KiB of pages symphonia and
+    // the completeness check look at in the end (two or three chunks there).
+    assert_ten_minutes("flac", &long_flac(), 3 * 64 * 1024);
     let pcm = (TEN_MINUTES as u32) * RATE as u32 * 2;
     assert_ten_minutes("wav", &long_wav(pcm), 64 * 1024);
     assert_ten_minutes("ogg", &long_ogg(), 4 * 64 * 1024);

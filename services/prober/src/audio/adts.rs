@@ -1,7 +1,9 @@
 //! ADTS AAC: counts raw data blocks by walking frame headers (1024 samples each) after any ID3v2
-//! tag; bounded by the budget and extrapolated past it.
+//! tag; bounded by the budget and extrapolated past it. Complete when the frames near the end are
+//! whole: a frame header of the same stream whose length ends at the end of the stream (see
+//! [`crate::audio::last_frame_fits`]).
 
-use crate::audio::{FrameScan, SCAN_MARGIN, mp3::skip_id3v2};
+use crate::audio::{FrameScan, SCAN_MARGIN, audio_end, last_frame_fits, mp3::skip_id3v2};
 use crate::error::{ProbeError, malformed};
 use crate::probe::Probed;
 use crate::reader::Reader;
@@ -31,7 +33,7 @@ pub fn probe(r: &mut Reader<'_>) -> Result<Probed, ProbeError> {
         if *rate.get_or_insert(frame_rate) != frame_rate {
             break;
         }
-        let len = (u64::from(h[3] & 3) << 11) | (u64::from(h[4]) << 3) | u64::from(h[5] >> 5);
+        let len = frame_len(&h);
         if len < 7 {
             break;
         }
@@ -41,6 +43,13 @@ pub fn probe(r: &mut Reader<'_>) -> Result<Probed, ProbeError> {
     let Some(rate) = rate else {
         return Err(malformed("no ADTS frame"));
     };
+    let end = audio_end(r, first)?;
+    last_frame_fits(r, first, end, |h| {
+        if h.len() < 7 || !is_adts(h) || RATES.get(usize::from((h[2] >> 2) & 0x0F)) != Some(&rate) {
+            return None;
+        }
+        Some(frame_len(h)).filter(|len| *len >= 7)
+    })?;
     let scan = FrameScan {
         samples: blocks.saturating_mul(1024),
         sample_rate: rate,
@@ -48,4 +57,9 @@ pub fn probe(r: &mut Reader<'_>) -> Result<Probed, ProbeError> {
         total,
     };
     Ok(Probed::audio("aac", scan.seconds()?))
+}
+
+/// The frame length (header included) of a 7-byte ADTS header.
+fn frame_len(h: &[u8]) -> u64 {
+    (u64::from(h[3] & 3) << 11) | (u64::from(h[4]) << 3) | u64::from(h[5] >> 5)
 }

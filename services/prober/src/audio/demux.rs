@@ -15,7 +15,7 @@ use symphonia::core::io::{MediaSource, MediaSourceStream, MediaSourceStreamOptio
 use symphonia::core::meta::MetadataOptions;
 
 use crate::bin::ratio;
-use crate::error::{ProbeError, malformed, unsupported};
+use crate::error::{ProbeError, malformed, truncated, unsupported};
 use crate::probe::Probed;
 use crate::reader::Reader;
 
@@ -131,7 +131,7 @@ fn message(payload: &(dyn Any + Send)) -> &str {
 fn demux_error(err: DemuxError) -> ProbeError {
     match err {
         DemuxError::IoError(io) if io.kind() == io::ErrorKind::UnexpectedEof => {
-            malformed("truncated")
+            truncated("the demuxer reached the end of the object")
         }
         DemuxError::Unsupported(what) => unsupported(what),
         other => malformed(other.to_string()),

@@ -1,8 +1,10 @@
 //! MP3 (MPEG-1/2/2.5 audio, layers I-III): skips ID3v2 tags, finds the first frame, and takes the
 //! frame count from a Xing/Info or VBRI header; without one it counts frames by walking frame
-//! headers (bounded by the budget, extrapolated past it).
+//! headers (bounded by the budget, extrapolated past it). Complete when the stream size a Xing or
+//! VBRI header gives fits in the object and the last frame near the end is whole
+//! ([`crate::audio::last_frame_fits`]).
 
-use crate::audio::{FrameScan, SCAN_MARGIN};
+use crate::audio::{FrameScan, SCAN_MARGIN, audio_end, last_frame_fits};
 use crate::bin::{be32, sub};
 use crate::error::{ProbeError, malformed};
 use crate::probe::Probed;
@@ -146,6 +148,19 @@ pub fn skip_id3v2(r: &mut Reader<'_>, mut at: u64) -> Result<u64, ProbeError> {
 pub fn probe(r: &mut Reader<'_>) -> Result<Probed, ProbeError> {
     let start = skip_id3v2(r, 0)?;
     let (first, header) = find_first_frame(r, start)?;
+    let probed = duration(r, first, header)?;
+    let end = audio_end(r, first)?;
+    last_frame_fits(r, first, end, |bytes| {
+        FrameHeader::parse(bytes)
+            .filter(|h| h.same_stream(&header))
+            .map(|h| u64::from(h.frame_len()))
+    })?;
+    Ok(probed)
+}
+
+/// The duration from a Xing/Info or VBRI header's frame count (whose stream size, when given, must
+/// fit in the object), else from a frame scan.
+fn duration(r: &mut Reader<'_>, first: u64, header: FrameHeader) -> Result<Probed, ProbeError> {
     let frame = r.prefix_at(first, 200)?;
     let rate = u64::from(header.sample_rate);
     let per_frame = u64::from(header.samples());
@@ -154,11 +169,30 @@ pub fn probe(r: &mut Reader<'_>) -> Result<Probed, ProbeError> {
     let xing = usize::try_from(4 + header.side_info()).unwrap_or(0);
     if matches!(sub(&frame, xing, 4), Some(b"Xing" | b"Info")) {
         let flags = be32(&frame, xing + 4).unwrap_or(0);
+        // The optional fields follow the flags in order: frames (bit 0), then bytes (bit 1).
+        if flags & 2 != 0 {
+            let at = xing + 8 + if flags & 1 != 0 { 4 } else { 0 };
+            if let Some(bytes) = be32(&frame, at).filter(|b| *b > 0) {
+                r.ensure_within(
+                    "the stream (Xing size)",
+                    first.saturating_add(u64::from(bytes)),
+                )?;
+            }
+        }
         if flags & 1 != 0
             && let Some(frames) = be32(&frame, xing + 8).filter(|f| *f > 0)
         {
             let seconds = crate::bin::ratio(u64::from(frames) * per_frame, rate);
             return Ok(Probed::audio("mp3", seconds));
+        }
+    }
+    if sub(&frame, 36, 4) == Some(b"VBRI") {
+        // VBRI: ID, version, delay, quality, then the stream's bytes and frames.
+        if let Some(bytes) = be32(&frame, 36 + 10).filter(|b| *b > 0) {
+            r.ensure_within(
+                "the stream (VBRI size)",
+                first.saturating_add(u64::from(bytes)),
+            )?;
         }
     }
     if sub(&frame, 36, 4) == Some(b"VBRI")

@@ -1,14 +1,27 @@
 //! Ogg Opus (and the codec check for every Ogg file): the rate and Opus pre-skip from the first
 //! page's packet, and the duration from the granule position of the stream's last page, found in
 //! the tail. Ogg Vorbis goes through symphonia (see [`crate::audio`]); [`probe()`] still handles it.
+//! Pages found in the tail count only when whole and with a valid CRC; [`check_complete`] fails a
+//! file whose last page is cut.
 
 use crate::bin::{le16, le32, le64, ratio, sub};
-use crate::error::{ProbeError, malformed, unsupported};
+use crate::error::{ProbeError, malformed, truncated, unsupported};
 use crate::probe::Probed;
 use crate::reader::Reader;
 
-/// Tail windows searched for the last page (an Ogg page is at most ~64 KiB).
-const TAIL_WINDOWS: [u64; 2] = [128 * 1024, 1024 * 1024];
+/// Tail windows searched for the last page (an Ogg page is at most ~64 KiB, most are a few KiB).
+const TAIL_WINDOWS: [u64; 2] = [64 * 1024, 1024 * 1024];
+/// The fixed part of a page header: capture pattern to segment count.
+const PAGE_HEADER: usize = 27;
+
+/// A whole page found in the tail.
+struct Page {
+    /// Offset in the tail.
+    at: usize,
+    len: usize,
+    granule: u64,
+    serial: u32,
+}
 
 /// The codecs probed in Ogg.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,26 +72,13 @@ pub fn probe(r: &mut Reader<'_>) -> Result<Probed, ProbeError> {
     ))
 }
 
-/// The granule position of the last page of stream `serial` that has one.
+/// The granule position of the last whole page of stream `serial` that has one.
 fn last_granule(r: &mut Reader<'_>, serial: u32) -> Result<Option<u64>, ProbeError> {
-    let len = r.len();
     for window in TAIL_WINDOWS {
-        let start = len.saturating_sub(window);
-        let tail = r.prefix_at(start, len - start)?;
-        let mut end = tail.len();
-        while let Some(i) = tail
-            .get(..end)
-            .and_then(|t| t.windows(4).rposition(|w| w == b"OggS"))
-        {
-            let page = tail.get(i..).unwrap_or_default();
-            let granule = le64(page, 6).unwrap_or(u64::MAX);
-            if sub(page, 4, 1) == Some(&[0])
-                && le32(page, 14) == Some(serial)
-                && granule != u64::MAX
-            {
-                return Ok(Some(granule));
-            }
-            end = i;
+        let (start, tail) = r.tail(0, window)?;
+        let found = pages_backwards(&tail).find(|p| p.serial == serial && p.granule != u64::MAX);
+        if let Some(page) = found {
+            return Ok(Some(page.granule));
         }
         if start == 0 {
             break;
@@ -86,3 +86,102 @@ fn last_granule(r: &mut Reader<'_>, serial: u32) -> Result<Option<u64>, ProbeErr
     }
     Ok(None)
 }
+
+/// The file ends with a whole page: after the last page that is whole and has a valid CRC there is
+/// nothing, or something that is not a page (padding, trailing garbage). A page that starts right
+/// after it but is cut by the end of the object is truncation.
+pub fn check_complete(r: &mut Reader<'_>) -> Result<(), ProbeError> {
+    for window in TAIL_WINDOWS {
+        let (start, tail) = r.tail(0, window)?;
+        if let Some(last) = pages_backwards(&tail).next() {
+            let after = last.at + last.len;
+            let rest = tail.get(after..).unwrap_or_default();
+            // A cut page starts with the capture pattern, or with as much of it as is left.
+            if !rest.is_empty() && (rest.starts_with(b"OggS") || b"OggS".starts_with(rest)) {
+                let at = start + after as u64;
+                return Err(truncated(format!(
+                    "the page at byte {at} is cut by the end of the object ({} bytes)",
+                    r.len()
+                )));
+            }
+            // Header pages have granule position 0: a file ending on one has no audio.
+            if last.granule == 0 {
+                return Err(truncated("no audio page after the header pages"));
+            }
+            return Ok(());
+        }
+        if start == 0 {
+            break;
+        }
+    }
+    Err(truncated(format!(
+        "no whole Ogg page in the last {} bytes of the object",
+        r.len().min(TAIL_WINDOWS[1])
+    )))
+}
+
+/// The whole, CRC-valid pages in `tail`, last first. A capture pattern inside packet data, or a
+/// page cut by the end, fails the length or CRC check and is skipped.
+fn pages_backwards(tail: &[u8]) -> impl Iterator<Item = Page> + '_ {
+    let mut end = tail.len();
+    std::iter::from_fn(move || {
+        loop {
+            let i = tail.get(..end)?.windows(4).rposition(|w| w == b"OggS")?;
+            end = i;
+            if let Some(page) = page_at(tail, i) {
+                return Some(page);
+            }
+        }
+    })
+}
+
+/// The page at `at` in `data` when it is whole and its CRC matches.
+fn page_at(data: &[u8], at: usize) -> Option<Page> {
+    let page = data.get(at..)?;
+    if sub(page, 4, 1) != Some(&[0]) {
+        return None;
+    }
+    let segments = usize::from(*page.get(PAGE_HEADER - 1)?);
+    let lacing = sub(page, PAGE_HEADER, segments)?;
+    let len = PAGE_HEADER + segments + lacing.iter().map(|l| usize::from(*l)).sum::<usize>();
+    let bytes = page.get(..len)?;
+    let stored = le32(bytes, 22)?;
+    if crc(bytes) != stored {
+        return None;
+    }
+    Some(Page {
+        at,
+        len,
+        granule: le64(bytes, 6)?,
+        serial: le32(bytes, 14)?,
+    })
+}
+
+/// The page CRC: CRC-32, polynomial 0x04C11DB7, no reflection, zero start and no final xor, over
+/// the page with its CRC field taken as zero.
+fn crc(page: &[u8]) -> u32 {
+    page.iter().enumerate().fold(0u32, |crc, (i, byte)| {
+        let byte = if (22..26).contains(&i) { 0 } else { *byte };
+        (crc << 8) ^ CRC_TABLE[usize::from((crc >> 24) as u8 ^ byte)]
+    })
+}
+
+const CRC_TABLE: [u32; 256] = {
+    let mut table = [0u32; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut crc = (i as u32) << 24;
+        let mut bit = 0;
+        while bit < 8 {
+            crc = if crc & 0x8000_0000 != 0 {
+                (crc << 1) ^ 0x04C1_1DB7
+            } else {
+                crc << 1
+            };
+            bit += 1;
+        }
+        table[i] = crc;
+        i += 1;
+    }
+    table
+};

@@ -13,6 +13,8 @@ pub struct BoxHeader {
     pub end: u64,
     /// The box claims to extend past its parent (or the file): the file is cut short.
     pub truncated: bool,
+    /// Where the box says it ends (`end` is that, at most the parent's end).
+    pub declared_end: u64,
 }
 
 /// The box at `at` inside a parent ending at `limit`, or `None` when no header fits.
@@ -48,6 +50,7 @@ pub fn read_header(
         body: at + header,
         end: end.min(limit),
         truncated: end > limit,
+        declared_end: end,
     }))
 }
 

@@ -4,9 +4,14 @@
 //! unknown-size clusters) it finds the end time from the last cluster: through Cues when present,
 //! else by locating a cluster near the tail, else by a forward scan of block headers; every path
 //! is bounded by the reader's budget.
+//!
+//! Completeness: a Segment of known size fits in the object, every top-level element walked before
+//! the first Cluster fits, a Cluster is present, and the last cluster (the one the last cue point
+//! names, else for a Segment of unknown size the last one found in the tail) fits: its size when
+//! known, else each of its children up to the end.
 
 use crate::container::ebml::{Element, elements, float, read_element, uint, vint};
-use crate::error::{ProbeError, malformed};
+use crate::error::{ProbeError, malformed, truncated};
 use crate::probe::Probed;
 use crate::reader::{MAX_ELEMENT, Reader};
 
@@ -107,6 +112,7 @@ pub fn probe(r: &mut Reader<'_>, want_video: bool) -> Result<Probed, ProbeError>
         ..Segment::default()
     };
     walk_top(r, &mut seg)?;
+    check_complete(r, &seg, &segment)?;
     for (at, is_info) in [(seg.info_at, true), (seg.tracks_at, false)] {
         let missing = if is_info {
             !seg.seen_info
@@ -190,14 +196,27 @@ fn find_segment(r: &mut Reader<'_>, mut at: u64) -> Result<Element, ProbeError> 
     Err(malformed("no Segment"))
 }
 
+/// Walks the top-level elements up to the first Cluster; each one before it must fit in the
+/// object, and the walk must find a Cluster.
 fn walk_top(r: &mut Reader<'_>, seg: &mut Segment) -> Result<(), ProbeError> {
     let mut at = seg.data;
     for _ in 0..MAX_TOP {
         r.tick()?;
         if at >= seg.end {
-            break;
+            return Err(truncated(format!(
+                "no Cluster in the object's {} bytes",
+                r.len()
+            )));
         }
         let el = read_element(r, at)?;
+        if el.id != CLUSTER
+            && let Some(size) = el.size
+        {
+            r.ensure_within(
+                &format!("element 0x{:X}", el.id),
+                el.data.saturating_add(size),
+            )?;
+        }
         match el.id {
             SEEK_HEAD => parse_seek_head(&load(r, &el, seg.end)?, seg),
             INFO => parse_info(&load(r, &el, seg.end)?, seg),
@@ -205,7 +224,7 @@ fn walk_top(r: &mut Reader<'_>, seg: &mut Segment) -> Result<(), ProbeError> {
             CUES => seg.cues_at = Some(at),
             CLUSTER => {
                 seg.first_cluster = Some(at);
-                break;
+                return Ok(());
             }
             _ => {}
         }
@@ -217,9 +236,83 @@ fn walk_top(r: &mut Reader<'_>, seg: &mut Segment) -> Result<(), ProbeError> {
             break;
         }
         at = end;
-        if seg.seen_info && seg.seen_tracks && seg.duration.is_some() {
-            break;
+    }
+    Err(malformed("no Cluster"))
+}
+
+/// The Segment's size, the Cues and the last cluster agree with the object's size (see the
+/// module's doc); what is not known (no Cues and a Segment of known size that fits) needs nothing.
+fn check_complete(r: &mut Reader<'_>, seg: &Segment, segment: &Element) -> Result<(), ProbeError> {
+    if let Some(size) = segment.size {
+        r.ensure_within("Segment", segment.data.saturating_add(size))?;
+    }
+    let last = if let Some(cues) = seg.cues_at {
+        if cues >= r.len() {
+            return Err(truncated(format!(
+                "Cues at byte {cues} but the object has {} bytes",
+                r.len()
+            )));
         }
+        let el = read_element(r, cues)?;
+        if el.id == CUES
+            && let Some(size) = el.size
+        {
+            r.ensure_within("Cues", el.data.saturating_add(size))?;
+        }
+        last_cluster_from_cues(r, seg)?
+    } else if segment.size.is_none() {
+        let first = seg.first_cluster.unwrap_or(seg.data);
+        tail_cluster(r, seg, first)?
+    } else {
+        None
+    };
+    match last {
+        Some(at) => check_cluster(r, at),
+        None => Ok(()),
+    }
+}
+
+/// The cluster at `at` fits in the object: its size when known; else (a live stream) each child
+/// up to the next top-level element or the end. A child header cut at the end is truncation;
+/// other bytes that are no element end the walk (padding or trailing garbage).
+fn check_cluster(r: &mut Reader<'_>, at: u64) -> Result<(), ProbeError> {
+    if at >= r.len() {
+        return Err(truncated(format!(
+            "last Cluster at byte {at} but the object has {} bytes",
+            r.len()
+        )));
+    }
+    let cluster = read_element(r, at)?;
+    if cluster.id != CLUSTER {
+        return Err(malformed(format!("no Cluster at byte {at}")));
+    }
+    if let Some(size) = cluster.size {
+        return r.ensure_within("last Cluster", cluster.data.saturating_add(size));
+    }
+    let mut at = cluster.data;
+    while at < r.len() {
+        r.tick()?;
+        let el = match read_element(r, at) {
+            Ok(el) => el,
+            // An element header is at most 12 bytes: a bad one closer to the end is a cut one.
+            Err(ProbeError::Malformed(_)) if at.saturating_add(12) > r.len() => {
+                return Err(truncated(format!(
+                    "element header at byte {at} is cut by the end of the object ({} bytes)",
+                    r.len()
+                )));
+            }
+            Err(ProbeError::Malformed(_)) => return Ok(()),
+            Err(err) => return Err(err),
+        };
+        if TOP_LEVEL.contains(&el.id) {
+            return Ok(());
+        }
+        let Some(size) = el.size else {
+            return Ok(());
+        };
+        let end = el.data.saturating_add(size);
+        r.ensure_within("block in the last Cluster", end)?;
+        at = end;
     }
     Ok(())
 }

@@ -2,10 +2,15 @@
 //! by seeking, so a movie whose `moov` sits after a huge `mdat` costs two small reads), then takes
 //! the first video (or audio) track's display size from `tkhd` (its matrix's quarter turns swap
 //! it) and the duration from `mvhd`, `mehd`, or the track's edit list and `mdhd`.
+//!
+//! Completeness: every top-level box fits in the object (for a fragmented movie the boxes after
+//! `moov`, up to [`MAX_BOXES_AFTER_MOOV`], then the last fragment found in the tail), and each
+//! track's last chunk (its `stco`/`co64` offset plus the sizes `stsz` gives its samples, which
+//! `stsc` counts) ends within it. Only the tables' last entries are read.
 
 use crate::bin::{be16, be32, be64, ratio, sub, u8_at};
 use crate::container::isobmff::{BoxHeader, read_header};
-use crate::error::{ProbeError, malformed};
+use crate::error::{ProbeError, malformed, truncated};
 use crate::probe::Probed;
 use crate::reader::Reader;
 
@@ -15,13 +20,30 @@ const MAX_CHILDREN: u32 = 100_000;
 const MAX_LEAF: u64 = 64 * 1024;
 /// Edit list entries read (real files have one or two).
 const MAX_EDITS: usize = 1024;
+/// Top-level boxes walked after `moov` (a fragmented movie has two per fragment).
+const MAX_BOXES_AFTER_MOOV: u32 = 64;
+/// Tail windows searched for a fragmented movie's last `moof`.
+const TAIL_WINDOWS: [u64; 2] = [64 * 1024, 1024 * 1024];
+/// Most `stsz` entries summed for the last chunk; past it the sum is a lower bound.
+const MAX_LAST_CHUNK_SAMPLES: u64 = 16 * 1024;
 
 #[derive(Debug, Default)]
 struct Movie {
     timescale: u64,
     duration: u64,
     fragment_duration: u64,
+    /// `mvex` present: the samples are in movie fragments, not in `moov`'s sample tables.
+    fragmented: bool,
     tracks: Vec<Track>,
+}
+
+/// Where a track's sample tables are, to find the end of its last chunk.
+#[derive(Debug, Default, Clone, Copy)]
+struct SampleTables {
+    /// `stco` or `co64` (true).
+    chunk_offsets: Option<(BoxHeader, bool)>,
+    sample_sizes: Option<BoxHeader>,
+    sample_to_chunk: Option<BoxHeader>,
 }
 
 #[derive(Debug, Default)]
@@ -37,6 +59,7 @@ struct Track {
     edits: Option<(u64, u64)>,
     entry_width: u32,
     entry_height: u32,
+    tables: SampleTables,
 }
 
 pub fn probe(
@@ -46,6 +69,7 @@ pub fn probe(
 ) -> Result<Probed, ProbeError> {
     let moov = find_moov(r)?;
     let movie = parse_moov(r, &moov)?;
+    check_complete(r, &moov, &movie)?;
     let handler = if want_video { b"vide" } else { b"soun" };
     let Some(track) = movie.tracks.iter().find(|t| &t.handler == handler) else {
         return Err(malformed(if want_video {
@@ -100,15 +124,157 @@ fn find_moov(r: &mut Reader<'_>) -> Result<BoxHeader, ProbeError> {
         let Some(head) = read_header(r, at, r.len())? else {
             break;
         };
+        if head.truncated {
+            return Err(box_truncated(r, &head));
+        }
         if &head.kind == b"moov" {
             return Ok(head);
         }
+        at = head.end;
+    }
+    Err(malformed("no moov box"))
+}
+
+/// `truncated: box 'mdat' ends at byte … but the object has … bytes`.
+fn box_truncated(r: &Reader<'_>, head: &BoxHeader) -> ProbeError {
+    truncated(format!(
+        "box '{}' ends at byte {} but the object has {} bytes",
+        String::from_utf8_lossy(&head.kind),
+        head.declared_end,
+        r.len()
+    ))
+}
+
+/// The object holds what the movie promises: top-level boxes, and every track's sample data.
+fn check_complete(r: &mut Reader<'_>, moov: &BoxHeader, movie: &Movie) -> Result<(), ProbeError> {
+    let reached_end = check_boxes_from(r, moov.end)?;
+    if !reached_end && movie.fragmented {
+        check_last_fragment(r)?;
+    }
+    for (index, track) in movie.tracks.iter().enumerate() {
+        if let Some(end) = last_chunk_end(r, &track.tables)? {
+            r.ensure_within(&format!("sample data of track {}", index + 1), end)?;
+        }
+    }
+    Ok(())
+}
+
+/// Walks top-level boxes from `at`: each must fit in the object. Bytes that do not start with a
+/// box type (zero padding, trailing garbage) end the walk, as do fewer than 8 bytes left. `true`
+/// when the walk got to that end, `false` when it stopped at [`MAX_BOXES_AFTER_MOOV`].
+fn check_boxes_from(r: &mut Reader<'_>, mut at: u64) -> Result<bool, ProbeError> {
+    for _ in 0..MAX_BOXES_AFTER_MOOV {
+        r.tick()?;
+        if at.saturating_add(8) > r.len() {
+            return Ok(true);
+        }
+        let raw = r.bytes_at(at, 8)?;
+        if !raw
+            .get(4..8)
+            .is_some_and(|kind| kind.iter().all(|b| b.is_ascii_alphanumeric() || *b == b' '))
+        {
+            return Ok(true);
+        }
+        let Some(head) = read_header(r, at, r.len())? else {
+            return Ok(true);
+        };
         if head.truncated {
-            break;
+            return Err(box_truncated(r, &head));
+        }
+        if head.end <= at {
+            return Ok(true);
         }
         at = head.end;
     }
-    Err(malformed("no moov box (truncated file?)"))
+    Ok(false)
+}
+
+/// A fragmented movie with more fragments than are walked: the last `moof` (recognised by its
+/// `mfhd` first child) in a tail window, and the boxes from it on, must fit. When no `moof` is
+/// found near the end (a last fragment larger than the windows), nothing more is checked.
+fn check_last_fragment(r: &mut Reader<'_>) -> Result<(), ProbeError> {
+    for window in TAIL_WINDOWS {
+        let (start, tail) = r.tail(0, window)?;
+        let found = tail.windows(4).enumerate().rev().find(|(i, w)| {
+            *w == b"moof" && *i >= 4 && tail.get(i + 8..i + 12) == Some(b"mfhd".as_slice())
+        });
+        if let Some((i, _)) = found {
+            check_boxes_from(r, start + i as u64 - 4)?;
+            return Ok(());
+        }
+        if start == 0 {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// The end of a track's last chunk: its offset (last `stco`/`co64` entry) plus the sizes of the
+/// samples in it (the last `stsc` entry's samples per chunk, the last `stsz` entries). `None` for
+/// a track without samples in `moov` (fragmented, or empty).
+fn last_chunk_end(r: &mut Reader<'_>, tables: &SampleTables) -> Result<Option<u64>, ProbeError> {
+    let Some((stco, wide)) = tables.chunk_offsets else {
+        return Ok(None);
+    };
+    let chunks = u64::from(table_u32(r, &stco, 4)?);
+    if chunks == 0 {
+        return Ok(None);
+    }
+    let width = if wide { 8 } else { 4 };
+    let entry = 8 + (chunks - 1) * width;
+    let offset = if wide {
+        be64(&table_bytes(r, &stco, entry, 8)?, 0).unwrap_or(0)
+    } else {
+        u64::from(table_u32(r, &stco, entry)?)
+    };
+    let per_chunk = match tables.sample_to_chunk {
+        Some(stsc) => match u64::from(table_u32(r, &stsc, 4)?) {
+            0 => 1,
+            entries => u64::from(table_u32(r, &stsc, 8 + (entries - 1) * 12 + 4)?),
+        },
+        None => 1,
+    };
+    let bytes = match tables.sample_sizes {
+        Some(stsz) => {
+            let fixed = u64::from(table_u32(r, &stsz, 4)?);
+            let samples = u64::from(table_u32(r, &stsz, 8)?);
+            let last = per_chunk.min(samples);
+            if fixed != 0 {
+                fixed.saturating_mul(last)
+            } else {
+                let summed = last.min(MAX_LAST_CHUNK_SAMPLES);
+                let sizes = table_bytes(r, &stsz, 12 + (samples - summed) * 4, summed * 4)?;
+                sizes
+                    .chunks_exact(4)
+                    .map(|s| u64::from(be32(s, 0).unwrap_or(0)))
+                    .fold(0u64, u64::saturating_add)
+            }
+        }
+        // `stz2` (compact sizes) is not read: the chunk must at least start within the object.
+        None => 1,
+    };
+    Ok(Some(offset.saturating_add(bytes)))
+}
+
+/// `len` bytes at `at` in a sample table's payload, which must hold them.
+fn table_bytes(
+    r: &mut Reader<'_>,
+    table: &BoxHeader,
+    at: u64,
+    len: u64,
+) -> Result<Vec<u8>, ProbeError> {
+    let start = table.body.saturating_add(at);
+    if start.saturating_add(len) > table.end {
+        return Err(malformed(format!(
+            "box '{}' is shorter than its entry count",
+            String::from_utf8_lossy(&table.kind)
+        )));
+    }
+    r.bytes_at(start, len)
+}
+
+fn table_u32(r: &mut Reader<'_>, table: &BoxHeader, at: u64) -> Result<u32, ProbeError> {
+    Ok(be32(&table_bytes(r, table, at, 4)?, 0).unwrap_or(0))
 }
 
 /// Calls `f` with each child box of `parent`, skipping payloads it does not read.
@@ -145,17 +311,20 @@ fn parse_moov(r: &mut Reader<'_>, moov: &BoxHeader) -> Result<Movie, ProbeError>
                 let body = leaf(r, head)?;
                 (movie.timescale, movie.duration) = header_times(&body);
             }
-            b"mvex" => children(r, head, 0, |r, head| {
-                if &head.kind == b"mehd" {
-                    let body = leaf(r, head)?;
-                    movie.fragment_duration = if u8_at(&body, 0) == Some(1) {
-                        be64(&body, 4).unwrap_or(0)
-                    } else {
-                        u64::from(be32(&body, 4).unwrap_or(0))
-                    };
-                }
-                Ok(())
-            })?,
+            b"mvex" => {
+                movie.fragmented = true;
+                children(r, head, 0, |r, head| {
+                    if &head.kind == b"mehd" {
+                        let body = leaf(r, head)?;
+                        movie.fragment_duration = if u8_at(&body, 0) == Some(1) {
+                            be64(&body, 4).unwrap_or(0)
+                        } else {
+                            u64::from(be32(&body, 4).unwrap_or(0))
+                        };
+                    }
+                    Ok(())
+                })?;
+            }
             b"trak" => movie.tracks.push(parse_trak(r, head)?),
             _ => {}
         }
@@ -201,10 +370,18 @@ fn parse_trak(r: &mut Reader<'_>, trak: &BoxHeader) -> Result<Track, ProbeError>
                     b"minf" => children(r, head, 0, |r, head| {
                         if &head.kind == b"stbl" {
                             children(r, head, 0, |r, head| {
-                                if &head.kind == b"stsd" {
-                                    let body = leaf(r, head)?;
-                                    track.entry_width = u32::from(be16(&body, 40).unwrap_or(0));
-                                    track.entry_height = u32::from(be16(&body, 42).unwrap_or(0));
+                                match &head.kind {
+                                    b"stsd" => {
+                                        let body = leaf(r, head)?;
+                                        track.entry_width = u32::from(be16(&body, 40).unwrap_or(0));
+                                        track.entry_height =
+                                            u32::from(be16(&body, 42).unwrap_or(0));
+                                    }
+                                    b"stco" => track.tables.chunk_offsets = Some((*head, false)),
+                                    b"co64" => track.tables.chunk_offsets = Some((*head, true)),
+                                    b"stsz" => track.tables.sample_sizes = Some(*head),
+                                    b"stsc" => track.tables.sample_to_chunk = Some(*head),
+                                    _ => {}
                                 }
                                 Ok(())
                             })?;

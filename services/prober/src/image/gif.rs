@@ -1,9 +1,10 @@
 //! GIF: the logical screen size, and for an animation the sum of its frames' delays (Graphic
 //! Control Extensions), found by walking block headers and skipping image data sub-block by
-//! sub-block. A single-frame GIF has no duration.
+//! sub-block. A single-frame GIF has no duration. The walk must reach the trailer: a GIF cut short
+//! (even after a complete frame) is reported truncated.
 
 use crate::bin::le16;
-use crate::error::{ProbeError, malformed};
+use crate::error::{ProbeError, malformed, truncated};
 use crate::image::nonzero;
 use crate::probe::Probed;
 use crate::reader::Reader;
@@ -18,10 +19,10 @@ struct Walk {
 pub fn probe(r: &mut Reader<'_>) -> Result<Probed, ProbeError> {
     let head = r
         .bytes_at(0, 13)
-        .map_err(|_| malformed("truncated header"))?;
+        .map_err(|_| truncated("the header does not fit in the object"))?;
     let (Some(width), Some(height), Some(&flags)) = (le16(&head, 6), le16(&head, 8), head.get(10))
     else {
-        return Err(malformed("truncated header"));
+        return Err(truncated("the header does not fit in the object"));
     };
     let (width, height) = nonzero(u32::from(width), u32::from(height))?;
     r.seek_to(13);
@@ -29,12 +30,7 @@ pub fn probe(r: &mut Reader<'_>) -> Result<Probed, ProbeError> {
         r.skip(3 << ((flags & 7) + 1))?;
     }
     let mut walk = Walk::default();
-    match blocks(r, &mut walk) {
-        Ok(()) => {}
-        // Browsers show a GIF cut short after its last complete frame; so do we.
-        Err(ProbeError::Malformed(_)) if walk.frames > 0 => {}
-        Err(err) => return Err(err),
-    }
+    blocks(r, &mut walk)?;
     if walk.frames == 0 {
         return Err(malformed("no image"));
     }
@@ -45,9 +41,19 @@ pub fn probe(r: &mut Reader<'_>) -> Result<Probed, ProbeError> {
     })
 }
 
+/// Walks the blocks up to the trailer. Running off the end (in a block or before the trailer) is
+/// truncation: browsers would still show the frames before the cut, but the file is not whole.
 fn blocks(r: &mut Reader<'_>, walk: &mut Walk) -> Result<(), ProbeError> {
     loop {
         r.tick()?;
+        if r.at_end() {
+            return Err(truncated(format!(
+                "no trailer after {} image(s): the walk ran to byte {} but the object has {} bytes",
+                walk.frames,
+                r.pos(),
+                r.len()
+            )));
+        }
         match r.u8()? {
             0x21 => {
                 let label = r.u8()?;

@@ -1,8 +1,9 @@
 //! WebP: the size from the first chunk (VP8, VP8L or VP8X canvas); for an extended file, walks the
-//! chunk headers to sum ANMF frame durations and read an EXIF chunk's orientation.
+//! chunk headers to sum ANMF frame durations and read an EXIF chunk's orientation. Complete when
+//! the RIFF size fits in the object (bytes after it are tolerated) and so does every chunk walked.
 
 use crate::bin::{le16, le24, le32, sub};
-use crate::error::{ProbeError, malformed};
+use crate::error::{ProbeError, malformed, truncated};
 use crate::image::{nonzero, tiff};
 use crate::probe::Probed;
 use crate::reader::Reader;
@@ -12,9 +13,18 @@ const MAX_EXIF: u64 = 64 * 1024;
 pub fn probe(r: &mut Reader<'_>) -> Result<Probed, ProbeError> {
     let head = r
         .bytes_at(0, 30)
-        .map_err(|_| malformed("truncated header"))?;
+        .map_err(|_| truncated("the header does not fit in the object"))?;
     let riff_end = u64::from(le32(&head, 4).unwrap_or(0)).saturating_add(8);
-    let end = riff_end.min(r.len());
+    r.ensure_within("RIFF data", riff_end)?;
+    let end = riff_end;
+    // The first chunk (the bitstream of a still image, VP8X of an extended one) must fit too.
+    let first_len = u64::from(le32(&head, 16).unwrap_or(0));
+    let first_end = 20u64.saturating_add(first_len);
+    if first_end > end {
+        return Err(truncated(format!(
+            "first chunk ends at byte {first_end} but the RIFF data ends at byte {end}"
+        )));
+    }
     let fourcc = sub(&head, 12, 4).unwrap_or_default();
     let data = head.get(20..).unwrap_or_default();
     let (width, height) = match fourcc {
@@ -38,15 +48,13 @@ pub fn probe(r: &mut Reader<'_>) -> Result<Probed, ProbeError> {
             let w = le24(data, 4).unwrap_or(0).saturating_add(1);
             let h = le24(data, 7).unwrap_or(0).saturating_add(1);
             let (width, height) = nonzero(w, h)?;
-            let first_len = u64::from(le32(&head, 16).unwrap_or(0));
             let after = 20u64
                 .saturating_add(first_len)
                 .saturating_add(first_len & 1);
-            let ext = if flags & 0x0A != 0 {
-                extended(r, after, end)?
-            } else {
-                Extended::default()
-            };
+            let ext = extended(r, after, end)?;
+            if ext.images == 0 {
+                return Err(truncated("no image chunk (VP8, VP8L or ANMF) after VP8X"));
+            }
             let duration =
                 (flags & 0x02 != 0 && ext.frames > 1).then(|| ext.millis as f64 / 1000.0);
             return Ok(Probed {
@@ -63,20 +71,31 @@ pub fn probe(r: &mut Reader<'_>) -> Result<Probed, ProbeError> {
 
 #[derive(Default)]
 struct Extended {
+    /// Chunks holding image data: VP8, VP8L (a still) or ANMF (a frame).
+    images: u64,
     frames: u64,
     millis: u64,
     orientation: Option<u16>,
 }
 
-/// Walks chunk headers after VP8X, skipping their payloads.
+/// Walks chunk headers after VP8X, skipping their payloads; each must fit in the RIFF data.
 fn extended(r: &mut Reader<'_>, mut pos: u64, end: u64) -> Result<Extended, ProbeError> {
     let mut ext = Extended::default();
     while pos.saturating_add(8) <= end {
         r.tick()?;
         let head = r.bytes_at(pos, 8)?;
         let len = u64::from(le32(&head, 4).unwrap_or(0));
+        let chunk_end = pos.saturating_add(8).saturating_add(len);
+        if chunk_end > end {
+            return Err(truncated(format!(
+                "chunk '{}' ends at byte {chunk_end} but the RIFF data ends at byte {end}",
+                String::from_utf8_lossy(sub(&head, 0, 4).unwrap_or_default())
+            )));
+        }
         match sub(&head, 0, 4) {
+            Some(b"VP8 " | b"VP8L") => ext.images = ext.images.saturating_add(1),
             Some(b"ANMF") => {
+                ext.images = ext.images.saturating_add(1);
                 let frame = r.bytes_at(pos + 8, 16)?;
                 ext.frames = ext.frames.saturating_add(1);
                 ext.millis = ext
