@@ -30,6 +30,7 @@ db="sqlite://$data/assetd.db"
     --admin-addr "127.0.0.1:$(free_port)" \
     --database-url "$db" \
     --storage fs --storage-dir "$data/files" \
+    --rate-limit-per-second 1000000 --rate-limit-burst 1000000 \
     >"$data/assetd.log" 2>&1 &
 pid=$!
 cleanup() {

@@ -17,6 +17,10 @@
 # RATE (200), RATE_SECS (60), SKIP_BUILD (0), RESULTS, ASSETD_BIN (a binary to measure instead of the build). Needs Postgres (127.0.0.1:5432, user root,
 # database test) and RabbitMQ (127.0.0.1:5672, guest/guest). Only 127.0.0.1 is contacted.
 set -euo pipefail
+# One API key drives all the load: the per-key rate and the per-account upload cap (edge
+# defences, tested in tests/e2e/limits.rs) must not throttle a throughput benchmark.
+export ASSETD_RATE_LIMIT_PER_SECOND=1000000 ASSETD_RATE_LIMIT_BURST=1000000
+export ASSETD_MAX_CONCURRENT_UPLOADS=100000 ASSETD_MAX_CONCURRENT_UPLOADS_PER_ACCOUNT=100000
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 TOPOLOGIES=${TOPOLOGIES:-embedded rabbitmq split}

@@ -6,6 +6,10 @@
 # Writes tests/bench/probe-RESULTS.md. Needs Postgres (127.0.0.1:5432, user root, database test)
 # and RabbitMQ (127.0.0.1:5672, guest/guest). Knobs: RATE (100), SECS (30), SKIP_BUILD=1.
 set -euo pipefail
+# One API key drives all the load: the per-key rate and the per-account upload cap (edge
+# defences, tested in tests/e2e/limits.rs) must not throttle a throughput benchmark.
+export ASSETD_RATE_LIMIT_PER_SECOND=1000000 ASSETD_RATE_LIMIT_BURST=1000000
+export ASSETD_MAX_CONCURRENT_UPLOADS=100000 ASSETD_MAX_CONCURRENT_UPLOADS_PER_ACCOUNT=100000
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 RATE=${RATE:-100}

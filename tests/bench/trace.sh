@@ -13,6 +13,10 @@
 # SECS (15), CONC (32), SKIP_BUILD (0). The base build goes to target/bench-base (kept for reruns).
 # Only 127.0.0.1 is contacted. Everything it starts or creates is removed on exit.
 set -euo pipefail
+# One API key drives all the load: the per-key rate and the per-account upload cap (edge
+# defences, tested in tests/e2e/limits.rs) must not throttle a throughput benchmark.
+export ASSETD_RATE_LIMIT_PER_SECOND=1000000 ASSETD_RATE_LIMIT_BURST=1000000
+export ASSETD_MAX_CONCURRENT_UPLOADS=100000 ASSETD_MAX_CONCURRENT_UPLOADS_PER_ACCOUNT=100000
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)

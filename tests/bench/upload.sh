@@ -12,6 +12,10 @@
 # PGHOST/PGPORT/PGUSER (127.0.0.1/5432/root), PG_ADMIN_DB (test), BENCH_TMP (a dir on the disk to test).
 # Only 127.0.0.1 is contacted. Everything it starts or creates is removed on exit.
 set -euo pipefail
+# One API key drives all the load: the per-key rate and the per-account upload cap (edge
+# defences, tested in tests/e2e/limits.rs) must not throttle a throughput benchmark.
+export ASSETD_RATE_LIMIT_PER_SECOND=1000000 ASSETD_RATE_LIMIT_BURST=1000000
+export ASSETD_MAX_CONCURRENT_UPLOADS=100000 ASSETD_MAX_CONCURRENT_UPLOADS_PER_ACCOUNT=100000
 
 INVOCATION=""
 for v in ASSETD_SRC CARGO_TARGET_DIR SIZE_MIB REPS PG_SECS PG_CONC SKIP_BUILD PERF BENCH_TMP RSS_AFTER_SECS; do

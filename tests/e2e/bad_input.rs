@@ -327,12 +327,12 @@ async fn short_body(app: &Assetd, key: &str, hang_up: bool) -> (StatusCode, serd
 }
 
 #[derive(Debug, PartialEq)]
-struct Snapshot {
+pub(crate) struct Snapshot {
     rows: (i64, i64),
     files: Vec<String>,
 }
 
-async fn snapshot(app: &Assetd) -> Snapshot {
+pub(crate) async fn snapshot(app: &Assetd) -> Snapshot {
     Snapshot {
         rows: app.row_counts().await,
         files: app.storage.all_files().await,
@@ -340,7 +340,7 @@ async fn snapshot(app: &Assetd) -> Snapshot {
 }
 
 /// Cleanup after a cut connection runs in the background: allow it a few seconds.
-async fn assert_nothing_left(app: &Assetd, before: &Snapshot, case: &str) {
+pub(crate) async fn assert_nothing_left(app: &Assetd, before: &Snapshot, case: &str) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let now = snapshot(app).await;
@@ -382,4 +382,63 @@ async fn bad_input_leaves_nothing_s3() {
         return;
     };
     run_table(&app).await;
+}
+
+/// The probe job's insert fails inside the asset's transaction (a trigger raises): the upload
+/// is refused, and neither the asset row nor the object remains; later uploads work again.
+#[tokio::test]
+async fn a_failing_probe_job_insert_leaves_nothing_postgres() {
+    let Some(app) = Assetd::serve(Engine::Postgres, None, Options::default()).await else {
+        return;
+    };
+    let key = app.create_key("acme");
+    let (status, _) = crate::upload(
+        &app,
+        &key,
+        &[("x-file-name", "hero.png")],
+        fixture("hero.png"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "the first upload works");
+    let before = snapshot(&app).await;
+
+    let pool = app.db.pool().await;
+    for statement in [
+        "CREATE FUNCTION e2e_refuse_probe_job() RETURNS trigger LANGUAGE plpgsql AS \
+         $$ BEGIN RAISE EXCEPTION 'e2e: probe job insert refused'; END $$",
+        "CREATE TRIGGER e2e_refuse_probe_job BEFORE INSERT ON probe_jobs \
+         FOR EACH ROW EXECUTE FUNCTION e2e_refuse_probe_job()",
+    ] {
+        sqlx::query(statement)
+            .execute(&pool)
+            .await
+            .expect("install the trigger");
+    }
+    let (status, body) = crate::upload(
+        &app,
+        &key,
+        &[("x-file-name", "hero.png")],
+        png_of_len(3 * 1024 * 1024),
+    )
+    .await;
+    assert!(
+        status.is_server_error(),
+        "an upload whose probe job cannot be written must fail, got {status} {body}"
+    );
+    assert!(body["errorCode"].is_string(), "problem details: {body}");
+    assert_nothing_left(&app, &before, "failed probe-job insert").await;
+
+    sqlx::query("DROP TRIGGER e2e_refuse_probe_job ON probe_jobs")
+        .execute(&pool)
+        .await
+        .expect("drop the trigger");
+    pool.close().await;
+    let (status, _) = crate::upload(
+        &app,
+        &key,
+        &[("x-file-name", "hero.png")],
+        fixture("hero.png"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "uploads work again");
 }

@@ -104,7 +104,9 @@ async fn docs_page_uploads_from_the_browser() {
     {
         Ok(kit) => kit,
         Err(err) if !required() => {
-            eprintln!("SKIPPED: {err}; set {REQUIRE_BROWSER_VAR}=1 to fail instead");
+            assetd_tests::skipped(&format!(
+                "{err}; set {REQUIRE_BROWSER_VAR}=1 to fail instead"
+            ));
             return;
         }
         Err(err) => panic!("the browser test is required ({REQUIRE_BROWSER_VAR}=1): {err}"),

@@ -4,6 +4,7 @@ mod api;
 mod bad_input;
 mod docs;
 mod grpc;
+mod limits;
 mod ops;
 mod outage;
 mod probe;
@@ -84,4 +85,22 @@ pub fn log_lines(log: &str) -> Vec<Value> {
     log.lines()
         .filter_map(|line| serde_json::from_str(line).ok())
         .collect()
+}
+
+/// The value of one series (`name{labels}` exactly as exposed) in a Prometheus text page; 0 when absent.
+pub fn metric(page: &str, name_and_labels: &str) -> f64 {
+    page.lines()
+        .find_map(|line| line.strip_prefix(name_and_labels))
+        .and_then(|rest| rest.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// The app's `/metrics` page, from its admin listener.
+pub async fn metrics(app: &Assetd) -> String {
+    reqwest::get(format!("{}/metrics", app.admin()))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text")
 }

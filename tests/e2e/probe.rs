@@ -497,3 +497,72 @@ async fn embedded_jobs_survive_a_crash() {
         assert_eq!(asset["probeStatus"], "ready", "{asset}");
     }
 }
+
+/// A canonical WAV header (16-bit stereo, 48 kHz) followed by `data_len` bytes of silence.
+fn silent_wav(data_len: u32) -> Vec<u8> {
+    let (rate, channels, bits) = (48_000u32, 2u16, 16u16);
+    let block = channels * bits / 8;
+    let mut wav = Vec::with_capacity(44 + data_len as usize);
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + data_len).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16u32.to_le_bytes());
+    wav.extend_from_slice(&1u16.to_le_bytes());
+    wav.extend_from_slice(&channels.to_le_bytes());
+    wav.extend_from_slice(&rate.to_le_bytes());
+    wav.extend_from_slice(&(rate * u32::from(block)).to_le_bytes());
+    wav.extend_from_slice(&block.to_le_bytes());
+    wav.extend_from_slice(&bits.to_le_bytes());
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&data_len.to_le_bytes());
+    wav.resize(44 + data_len as usize, 0);
+    wav
+}
+
+/// Probing a 20 MiB file reads a few chunks of it, as counted by the storage layer's own
+/// counters (not the prober's), on the filesystem and on S3.
+async fn probing_reads_little(app: &Assetd) {
+    let key = app.create_key("acme");
+    let data_len = 20 * 1024 * 1024;
+    let wav = silent_wav(data_len);
+    let before = crate::metrics(app).await;
+    let (status, body) = crate::upload(app, &key, &[("x-file-name", "silence.wav")], wav).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let asset_id = body["data"]["assetId"].as_str().expect("id").to_owned();
+    let asset = wait_probed(&app.http, &key, &asset_id, Duration::from_secs(60)).await;
+    assert_eq!(asset["probeStatus"], "ready", "{asset}");
+    let seconds = f64::from(data_len) / (48_000.0 * 4.0);
+    close(&asset["duration"], Some(seconds), 0.01, "duration");
+    let after = crate::metrics(app).await;
+    let read = crate::metric(&after, "assetd_storage_range_read_bytes_total")
+        - crate::metric(&before, "assetd_storage_range_read_bytes_total");
+    let reads = crate::metric(&after, "assetd_storage_range_reads_total")
+        - crate::metric(&before, "assetd_storage_range_reads_total");
+    assert!(
+        reads >= 1.0,
+        "the probe read through the storage layer: {after}"
+    );
+    assert!(
+        read > 0.0 && read <= 512.0 * 1024.0,
+        "probing a 20 MiB file read {read} bytes in {reads} reads from storage"
+    );
+}
+
+#[tokio::test]
+async fn probing_reads_little_fs() {
+    let Some(app) = Assetd::serve(Engine::Sqlite, None, Options::default()).await else {
+        return;
+    };
+    probing_reads_little(&app).await;
+}
+
+#[tokio::test]
+async fn probing_reads_little_s3() {
+    let Some(storage) = TestStorage::s3().await else {
+        return;
+    };
+    let Some(app) = Assetd::serve(Engine::Sqlite, Some(storage), Options::default()).await else {
+        return;
+    };
+    probing_reads_little(&app).await;
+}

@@ -71,9 +71,9 @@ async fn official_client_flow(engine: Engine) {
     {
         Ok(python) => python,
         Err(err) if !required() => {
-            eprintln!(
-                "SKIPPED: cannot install {CLIENT}: {err}; set {REQUIRE_PYTHON_VAR}=1 to fail instead"
-            );
+            assetd_tests::skipped(&format!(
+                "cannot install {CLIENT}: {err}; set {REQUIRE_PYTHON_VAR}=1 to fail instead"
+            ));
             return;
         }
         Err(err) => panic!("{CLIENT} is required ({REQUIRE_PYTHON_VAR}=1): {err}"),

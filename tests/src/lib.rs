@@ -14,6 +14,32 @@ use std::{
 use anyhow::{Context, bail};
 use sqlx::{AnyPool, Row};
 
+/// Where [`skipped`] also records each skip, one line per test; `tests/run` sets it and lists
+/// the file at the end.
+pub const SKIPPED_LOG_VAR: &str = "ASSETD_TEST_SKIPPED_LOG";
+
+/// Reports that the running test skips its body, and why: on standard error (shown with
+/// `--nocapture`) and as a line `test name: reason` appended to `$ASSETD_TEST_SKIPPED_LOG`.
+pub fn skipped(reason: &str) {
+    use std::io::Write as _;
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("(unnamed test)")
+        .to_owned();
+    eprintln!("SKIPPED: {test}: {reason}");
+    if let Ok(path) = std::env::var(SKIPPED_LOG_VAR) {
+        let line = format!("{test}: {reason}\n");
+        let appended = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut file| file.write_all(line.as_bytes()));
+        if let Err(err) = appended {
+            eprintln!("cannot record the skip in {path}: {err}");
+        }
+    }
+}
+
 /// Set to 1 (CI does) to make Postgres-backed tests fail instead of skipping when Postgres is unreachable.
 pub const REQUIRE_POSTGRES_VAR: &str = "ASSETD_TEST_REQUIRE_POSTGRES";
 /// Admin URL of the Postgres server the tests create their databases on.
@@ -55,9 +81,9 @@ impl TestAmqp {
                     "RabbitMQ is required ({REQUIRE_RABBITMQ_VAR}=1) but unreachable at {host_port}: {err}"
                 );
             }
-            eprintln!(
-                "SKIPPED: RabbitMQ unreachable at {host_port} ({err}); set {REQUIRE_RABBITMQ_VAR}=1 to fail instead"
-            );
+            skipped(&format!(
+                "RabbitMQ unreachable at {host_port} ({err}); set {REQUIRE_RABBITMQ_VAR}=1 to fail instead"
+            ));
             return None;
         }
         Some(Self {
@@ -248,9 +274,9 @@ impl TestDb {
                 let pool = match AnyPool::connect(&admin).await {
                     Ok(pool) => pool,
                     Err(err) if !required(REQUIRE_POSTGRES_VAR) => {
-                        eprintln!(
-                            "SKIPPED: Postgres unreachable at {admin} ({err}); set {REQUIRE_POSTGRES_VAR}=1 to fail instead"
-                        );
+                        skipped(&format!(
+                            "Postgres unreachable at {admin} ({err}); set {REQUIRE_POSTGRES_VAR}=1 to fail instead"
+                        ));
                         return None;
                     }
                     Err(err) => panic!(
@@ -338,9 +364,9 @@ impl TestStorage {
         let endpoint = match std::env::var(S3_ENDPOINT_VAR) {
             Ok(endpoint) => endpoint,
             Err(_) if !required(REQUIRE_S3_VAR) => {
-                eprintln!(
-                    "SKIPPED: no S3 endpoint; set {S3_ENDPOINT_VAR} (the test script does) or run tests/run"
-                );
+                skipped(&format!(
+                    "no S3 endpoint; set {S3_ENDPOINT_VAR} (the test script does) or run tests/run"
+                ));
                 return None;
             }
             Err(_) => panic!(
@@ -653,6 +679,12 @@ fn spawn(args: &[String], log: &Path) -> Child {
         .args(["--log-format", "json"])
         // Gateways (and `serve`) also listen for gRPC: on a free port unless a test says otherwise.
         .env("ASSETD_GATEWAY_GRPC_ADDR", "127.0.0.1:0")
+        // Suites send hundreds of requests per key at full speed: per-key rates and upload caps
+        // stay out of their way. tests/e2e/limits.rs tests them with flags, which win over these.
+        .env("ASSETD_RATE_LIMIT_PER_SECOND", "1000000")
+        .env("ASSETD_RATE_LIMIT_BURST", "1000000")
+        .env("ASSETD_MAX_CONCURRENT_UPLOADS_PER_ACCOUNT", "100000")
+        .env("ASSETD_MAX_CONCURRENT_UPLOADS", "100000")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(file)

@@ -8,7 +8,7 @@ use assetd_catalog::{
     CatalogConfig, Db, accounts, config::DatabaseConfig, jobs_signal::JobsQueued, relay::Relay,
     server::CatalogServer,
 };
-use assetd_gateway::{AppState, GatewayConfig};
+use assetd_gateway::{Admission, AppState, GatewayConfig};
 use assetd_platform::{
     admin::{self, AdminConfig, Check, Readiness},
     amqp::{AmqpConfig, Topology},
@@ -141,6 +141,7 @@ async fn spawn_gateway(
         catalog,
         storage,
         limits: gateway.limits,
+        admission: Admission::new(&gateway.admission),
         public_url,
         cut_uploads,
     };
@@ -150,7 +151,12 @@ async fn spawn_gateway(
         service_token.require(),
         shutdown.clone(),
     ));
-    tasks.spawn(assetd_gateway::serve(listener, state, shutdown.clone()));
+    tasks.spawn(assetd_gateway::serve(
+        listener,
+        state,
+        gateway.edge.clone(),
+        shutdown.clone(),
+    ));
     Ok(())
 }
 

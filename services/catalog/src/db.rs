@@ -37,6 +37,11 @@ pub struct Db {
     url: String,
 }
 
+/// A pooled connection unused this long is closed.
+const POOL_IDLE_SECS: u64 = 300;
+/// A pooled connection is replaced after this long, however busy.
+const POOL_MAX_LIFETIME_SECS: u64 = 1800;
+
 impl Db {
     pub async fn connect(config: &DatabaseConfig) -> anyhow::Result<Self> {
         sqlx::any::install_default_drivers();
@@ -60,7 +65,15 @@ impl Db {
                 .max_connections(max_connections)
                 .acquire_timeout(Duration::from_secs(
                     config.database_acquire_timeout_secs.max(1),
-                ));
+                ))
+                // No ping before each use: it was a round trip per query (on SQLite a hop to the
+                // connection's thread), a fifth of the catalog's CPU per upload
+                // (tests/bench/pipeline-ANALYSIS.md). A connection the server dropped fails its
+                // next query once (503, Retry-After) and is discarded; idle connections are
+                // closed before servers and proxies usually drop them.
+                .test_before_acquire(false)
+                .idle_timeout(Duration::from_secs(POOL_IDLE_SECS))
+                .max_lifetime(Duration::from_secs(POOL_MAX_LIFETIME_SECS));
             if engine != Engine::Sqlite {
                 return pool;
             }

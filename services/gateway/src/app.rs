@@ -11,7 +11,13 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    assets, catalog_client::CatalogClient, config::UploadLimits, files, problem::ApiError, upload,
+    admission::{self, Admission},
+    assets,
+    catalog_client::CatalogClient,
+    config::{EdgeLimits, UploadLimits},
+    files,
+    problem::ApiError,
+    upload,
 };
 
 /// What every handler shares; cheap to clone.
@@ -20,6 +26,8 @@ pub struct AppState {
     pub catalog: CatalogClient,
     pub storage: Storage,
     pub limits: UploadLimits,
+    /// Per-key request rates and the caps on uploads at once.
+    pub admission: Admission,
     /// Base URL of this gateway as clients reach it, without a trailing slash.
     pub public_url: String,
     /// Cancelled when the shutdown deadline passes: uploads still streaming are cut and cleaned up.
@@ -58,24 +66,29 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves the HTTP API on `listener` until `shutdown` is cancelled, then lets in-flight requests finish.
+/// Serves the HTTP API on `listener` under the edge's limits until `shutdown` is cancelled, then
+/// lets in-flight requests finish.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
+    limits: EdgeLimits,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, public_url = state.public_url, "gateway HTTP listening");
-    // Nagle off on accepted connections: a response's last segment must not wait for the
-    // client's delayed ACK.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
-        if let Err(err) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %err, "cannot set TCP_NODELAY");
-        }
-    });
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await?;
+    {
+        let (admission, shutdown) = (state.admission.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(admission::FORGET_KEYS_EVERY);
+            loop {
+                tokio::select! {
+                    _ = every.tick() => admission.forget_idle_keys(),
+                    () = shutdown.cancelled() => return,
+                }
+            }
+        });
+    }
+    crate::edge::serve(listener, router(state), limits, shutdown).await?;
     tracing::info!("gateway HTTP stopped");
     Ok(())
 }

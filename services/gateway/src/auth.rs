@@ -46,6 +46,7 @@ impl FromRequestParts<AppState> for Account {
         if !owner.enabled {
             return Err(ApiError::AccessForbidden);
         }
+        state.admission.request(key)?;
         Ok(Self {
             account_id: owner.account_id,
         })

@@ -59,7 +59,11 @@ pub fn status(err: &ApiError) -> Status {
         | ApiError::PageCursorInvalid
         | ApiError::AssetIdInvalid
         | ApiError::IdempotencyKeyInvalid => Code::InvalidArgument,
-        ApiError::TooLarge { .. } | ApiError::BodyTooLarge { .. } => Code::ResourceExhausted,
+        ApiError::TooLarge { .. }
+        | ApiError::BodyTooLarge { .. }
+        | ApiError::RateLimited { .. }
+        | ApiError::AccountUploadsBusy { .. } => Code::ResourceExhausted,
+        ApiError::UploadStalled { .. } => Code::DeadlineExceeded,
         ApiError::ProjectNotFound
         | ApiError::AssetNotFound
         | ApiError::AccountNotFound
@@ -70,7 +74,7 @@ pub fn status(err: &ApiError) -> Status {
         ApiError::AssetReferenced => Code::FailedPrecondition,
         ApiError::IdempotencyKeyReused => Code::AlreadyExists,
         ApiError::MethodNotAllowed => Code::Unimplemented,
-        ApiError::Unavailable(_) => Code::Unavailable,
+        ApiError::Unavailable(_) | ApiError::ServerBusy { .. } => Code::Unavailable,
         ApiError::Internal => Code::Internal,
     };
     grpc_error::status(code, err.error_code(), err.to_string())

@@ -1,5 +1,6 @@
 //! The gateway role: the Indream-compatible HTTP API. It holds no SQL; records go through the catalog over gRPC.
 
+pub mod admission;
 pub mod app;
 mod asset_body;
 mod assets;
@@ -7,6 +8,7 @@ pub mod auth;
 pub mod catalog_client;
 pub mod config;
 mod docs;
+mod edge;
 mod files;
 pub mod grpc;
 mod json_body;
@@ -21,5 +23,8 @@ mod routes;
 pub mod sniff;
 mod upload;
 
+pub use admission::Admission;
 pub use app::{AppState, serve};
-pub use config::{GatewayConfig, UploadLimits};
+pub use config::{EdgeLimits, GatewayConfig, UploadLimits};
+#[doc(hidden)]
+pub mod fuzzing;

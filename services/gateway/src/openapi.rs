@@ -351,7 +351,7 @@ pub struct BindAsset {
     asset_id: String,
 }
 
-// Each route's error responses. Every route also has 401, 403 and 503 (the same for all).
+// Each route's error responses. Every route also has 401, 403, 429 and 503 (the same for all).
 
 #[derive(IntoResponses)]
 pub enum UploadErrors {
@@ -377,7 +377,16 @@ pub enum UploadErrors {
     /// `UPLOAD_FILE_TYPE_UNSUPPORTED`: not an accepted format (decided from the first bytes).
     #[response(status = 422, content_type = "application/problem+json")]
     Unprocessable(#[to_schema] Problem),
-    /// `SERVICE_UNAVAILABLE`: database, catalog or storage unreachable; `Retry-After` says when to retry.
+    /// `UPLOAD_STALLED`: no byte of the body arrived for the upload idle timeout (60 s by
+    /// default); nothing was stored, and the connection is closed.
+    #[response(status = 408, content_type = "application/problem+json")]
+    Stalled(#[to_schema] Problem),
+    /// `OPEN_API_REQUEST_LIMIT_EXCEEDED`: the API key is over its request rate (or, uploading,
+    /// its account streams its most uploads at once); `Retry-After` says when to retry.
+    #[response(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(#[to_schema] Problem),
+    /// `SERVICE_UNAVAILABLE`: database, catalog or storage unreachable; `SERVER_BUSY`: this
+    /// server streams its most uploads at once. `Retry-After` says when to retry.
     #[response(status = 503, content_type = "application/problem+json")]
     Unavailable(#[to_schema] Problem),
 }
@@ -396,6 +405,10 @@ pub enum GetAssetErrors {
     /// `ASSET_NOT_FOUND`: no such asset in this account.
     #[response(status = 404, content_type = "application/problem+json")]
     NotFound(#[to_schema] Problem),
+    /// `OPEN_API_REQUEST_LIMIT_EXCEEDED`: the API key is over its request rate (or, uploading,
+    /// its account streams its most uploads at once); `Retry-After` says when to retry.
+    #[response(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(#[to_schema] Problem),
     /// `SERVICE_UNAVAILABLE`: database, catalog or storage unreachable; `Retry-After` says when to retry.
     #[response(status = 503, content_type = "application/problem+json")]
     Unavailable(#[to_schema] Problem),
@@ -418,6 +431,10 @@ pub enum DeleteAssetErrors {
     /// `ASSET_REFERENCED`: the asset is bound to at least one project.
     #[response(status = 409, content_type = "application/problem+json")]
     Conflict(#[to_schema] Problem),
+    /// `OPEN_API_REQUEST_LIMIT_EXCEEDED`: the API key is over its request rate (or, uploading,
+    /// its account streams its most uploads at once); `Retry-After` says when to retry.
+    #[response(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(#[to_schema] Problem),
     /// `SERVICE_UNAVAILABLE`: database, catalog or storage unreachable; `Retry-After` says when to retry.
     #[response(status = 503, content_type = "application/problem+json")]
     Unavailable(#[to_schema] Problem),
@@ -447,6 +464,10 @@ pub enum CreateProjectErrors {
     /// null, or over 500 characters).
     #[response(status = 422, content_type = "application/problem+json")]
     Unprocessable(#[to_schema] Problem),
+    /// `OPEN_API_REQUEST_LIMIT_EXCEEDED`: the API key is over its request rate (or, uploading,
+    /// its account streams its most uploads at once); `Retry-After` says when to retry.
+    #[response(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(#[to_schema] Problem),
     /// `SERVICE_UNAVAILABLE`: database, catalog or storage unreachable; `Retry-After` says when to retry.
     #[response(status = 503, content_type = "application/problem+json")]
     Unavailable(#[to_schema] Problem),
@@ -464,6 +485,10 @@ pub enum ListProjectsErrors {
     /// `OPEN_API_RUNTIME_ACCESS_FORBIDDEN`: the account is not enabled for the Open API.
     #[response(status = 403, content_type = "application/problem+json")]
     Forbidden(#[to_schema] Problem),
+    /// `OPEN_API_REQUEST_LIMIT_EXCEEDED`: the API key is over its request rate (or, uploading,
+    /// its account streams its most uploads at once); `Retry-After` says when to retry.
+    #[response(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(#[to_schema] Problem),
     /// `SERVICE_UNAVAILABLE`: database, catalog or storage unreachable; `Retry-After` says when to retry.
     #[response(status = 503, content_type = "application/problem+json")]
     Unavailable(#[to_schema] Problem),
@@ -483,6 +508,10 @@ pub enum ProjectErrors {
     /// `PROJECT_NOT_FOUND`: no such project in this account.
     #[response(status = 404, content_type = "application/problem+json")]
     NotFound(#[to_schema] Problem),
+    /// `OPEN_API_REQUEST_LIMIT_EXCEEDED`: the API key is over its request rate (or, uploading,
+    /// its account streams its most uploads at once); `Retry-After` says when to retry.
+    #[response(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(#[to_schema] Problem),
     /// `SERVICE_UNAVAILABLE`: database, catalog or storage unreachable; `Retry-After` says when to retry.
     #[response(status = 503, content_type = "application/problem+json")]
     Unavailable(#[to_schema] Problem),
@@ -510,6 +539,10 @@ pub enum UpdateProjectErrors {
     /// `PROJECT_DESCRIPTION_INVALID` (not a string or null, or over 500 characters).
     #[response(status = 422, content_type = "application/problem+json")]
     Unprocessable(#[to_schema] Problem),
+    /// `OPEN_API_REQUEST_LIMIT_EXCEEDED`: the API key is over its request rate (or, uploading,
+    /// its account streams its most uploads at once); `Retry-After` says when to retry.
+    #[response(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(#[to_schema] Problem),
     /// `SERVICE_UNAVAILABLE`: database, catalog or storage unreachable; `Retry-After` says when to retry.
     #[response(status = 503, content_type = "application/problem+json")]
     Unavailable(#[to_schema] Problem),
@@ -533,6 +566,10 @@ pub enum ListProjectAssetsErrors {
     /// `PAGE_SIZE_INVALID`: `pageSize` not an integer in 1..100.
     #[response(status = 422, content_type = "application/problem+json")]
     Unprocessable(#[to_schema] Problem),
+    /// `OPEN_API_REQUEST_LIMIT_EXCEEDED`: the API key is over its request rate (or, uploading,
+    /// its account streams its most uploads at once); `Retry-After` says when to retry.
+    #[response(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(#[to_schema] Problem),
     /// `SERVICE_UNAVAILABLE`: database, catalog or storage unreachable; `Retry-After` says when to retry.
     #[response(status = 503, content_type = "application/problem+json")]
     Unavailable(#[to_schema] Problem),
@@ -560,6 +597,10 @@ pub enum BindErrors {
     /// `ASSET_ID_INVALID`: the body's `assetId` is missing or not a UUID.
     #[response(status = 422, content_type = "application/problem+json")]
     Unprocessable(#[to_schema] Problem),
+    /// `OPEN_API_REQUEST_LIMIT_EXCEEDED`: the API key is over its request rate (or, uploading,
+    /// its account streams its most uploads at once); `Retry-After` says when to retry.
+    #[response(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(#[to_schema] Problem),
     /// `SERVICE_UNAVAILABLE`: database, catalog or storage unreachable; `Retry-After` says when to retry.
     #[response(status = 503, content_type = "application/problem+json")]
     Unavailable(#[to_schema] Problem),
@@ -580,6 +621,10 @@ pub enum UnbindErrors {
     /// does not hold this asset).
     #[response(status = 404, content_type = "application/problem+json")]
     NotFound(#[to_schema] Problem),
+    /// `OPEN_API_REQUEST_LIMIT_EXCEEDED`: the API key is over its request rate (or, uploading,
+    /// its account streams its most uploads at once); `Retry-After` says when to retry.
+    #[response(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(#[to_schema] Problem),
     /// `SERVICE_UNAVAILABLE`: database, catalog or storage unreachable; `Retry-After` says when to retry.
     #[response(status = 503, content_type = "application/problem+json")]
     Unavailable(#[to_schema] Problem),

@@ -83,6 +83,23 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("{0} is unavailable; retry shortly.")]
     Unavailable(&'static str),
+    #[error(
+        "This API key made more than {per_second} requests per second; retry after {retry_after_secs} s."
+    )]
+    RateLimited {
+        per_second: u32,
+        retry_after_secs: u64,
+    },
+    #[error(
+        "This account already streams {limit} uploads at once through this server; retry when one of them has finished."
+    )]
+    AccountUploadsBusy { limit: usize },
+    #[error("This server already streams {limit} uploads at once; retry in a second.")]
+    ServerBusy { limit: usize },
+    #[error(
+        "No byte of the upload arrived for {idle_secs} s after {received} bytes; nothing was stored, send the file again."
+    )]
+    UploadStalled { received: u64, idle_secs: u64 },
     #[error("Internal error.")]
     Internal,
 }
@@ -286,6 +303,24 @@ impl ApiError {
                 "SERVICE_UNAVAILABLE",
                 "Service unavailable",
             ),
+            Self::RateLimited { .. } | Self::AccountUploadsBusy { .. } => (
+                S::TOO_MANY_REQUESTS,
+                "RATE_LIMITED",
+                "OPEN_API_REQUEST_LIMIT_EXCEEDED",
+                "Too many requests",
+            ),
+            Self::ServerBusy { .. } => (
+                S::SERVICE_UNAVAILABLE,
+                "SERVICE_UNAVAILABLE",
+                "SERVER_BUSY",
+                "Server busy",
+            ),
+            Self::UploadStalled { .. } => (
+                S::REQUEST_TIMEOUT,
+                "REQUEST_TIMEOUT",
+                "UPLOAD_STALLED",
+                "Upload stalled",
+            ),
             Self::Internal => (
                 S::INTERNAL_SERVER_ERROR,
                 "INTERNAL",
@@ -323,6 +358,19 @@ impl IntoResponse for ApiError {
                     header::RETRY_AFTER,
                     HeaderValue::from_static(RETRY_AFTER_SECS),
                 );
+            }
+            Self::ServerBusy { .. } | Self::AccountUploadsBusy { .. } => {
+                // An upload slot frees as soon as any upload ends.
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            Self::RateLimited {
+                retry_after_secs, ..
+            } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            }
+            Self::UploadStalled { .. } => {
+                // The rest of the body is not read: the connection cannot carry another request.
+                headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
             Self::RangeNotSatisfiable { size } => {
                 if let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}")) {

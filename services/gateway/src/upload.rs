@@ -160,6 +160,8 @@ where
         }
         _ => {}
     }
+    // Refused before reading the body when the process or the account streams its most uploads.
+    let slot = state.admission.upload(&account_id)?;
     if let Some(project_id) = &upload.project_id {
         // Checked before reading the body so a wrong id costs the client nothing; checked again
         // in the transaction that records the asset.
@@ -176,7 +178,12 @@ where
     // The body is consumed in a task of its own: if the client hangs up, the connection's future
     // is dropped, but this task still runs to the end and removes what it wrote.
     let request_id = upload.request_id.clone();
-    let work = REQUEST_ID.scope(request_id, store(state.clone(), account_id, upload, body));
+    let state = state.clone();
+    let work = REQUEST_ID.scope(request_id, async move {
+        let stored = store(state, account_id, upload, body).await;
+        drop(slot);
+        stored
+    });
     let task = tokio::spawn(work.instrument(tracing::Span::current()));
     task.await.map_err(|err| {
         tracing::error!(error = %err, "upload task failed");
@@ -193,19 +200,75 @@ fn storage_error(err: StorageError) -> ApiError {
     ApiError::Unavailable("Storage")
 }
 
+/// Why a body stopped before its end.
+enum Cut {
+    /// The stream broke (the client hung up, a transport error).
+    Broken,
+    /// No byte arrived for the upload idle timeout.
+    Stalled,
+}
+
+/// The body's chunks, each within the idle timeout of the one before.
+type Chunks = std::pin::Pin<Box<dyn futures::Stream<Item = Result<Bytes, Cut>> + Send>>;
+
+fn chunks<E>(
+    body: impl futures::Stream<Item = Result<Bytes, E>> + Send + 'static,
+    idle: std::time::Duration,
+) -> Chunks {
+    Box::pin(
+        tokio_stream::StreamExt::timeout(body, idle).map(|chunk| match chunk {
+            Ok(Ok(bytes)) => Ok(bytes),
+            Ok(Err(_)) => Err(Cut::Broken),
+            Err(_) => Err(Cut::Stalled),
+        }),
+    )
+}
+
+/// The error of a body cut after `received` bytes.
+fn cut_error(
+    cut: Cut,
+    received: u64,
+    expected: Option<u64>,
+    idle: std::time::Duration,
+) -> ApiError {
+    match cut {
+        Cut::Broken => incomplete(received, expected),
+        Cut::Stalled => {
+            tracing::warn!(
+                received,
+                idle_secs = idle.as_secs(),
+                "upload stalled: no byte within the upload idle timeout; discarding it"
+            );
+            ApiError::UploadStalled {
+                received,
+                idle_secs: idle.as_secs(),
+            }
+        }
+    }
+}
+
 async fn store<E>(
     state: AppState,
     account_id: String,
     upload: UploadHeaders,
-    mut stream: impl futures::Stream<Item = Result<Bytes, E>> + Unpin,
+    body: impl futures::Stream<Item = Result<Bytes, E>> + Send + 'static,
 ) -> Result<assetd_proto::catalog::v1::Asset, ApiError> {
+    let idle = state.admission.upload_idle_timeout;
+    let mut stream = chunks(body, idle);
     // 1. Enough leading bytes to tell the format, and no more.
     let mut prefix = BytesMut::new();
     let mut ended = false;
     while prefix.len() < sniff::SNIFF_LEN {
         match stream.next().await {
             Some(Ok(chunk)) => prefix.extend_from_slice(&chunk),
-            Some(Err(_)) => return Err(incomplete(prefix.len() as u64, upload.declared_len)),
+            Some(Err(cut)) => {
+                return Err(cut_error(
+                    cut,
+                    prefix.len() as u64,
+                    upload.declared_len,
+                    idle,
+                ));
+            }
             None => {
                 ended = true;
                 break;
@@ -234,8 +297,8 @@ async fn store<E>(
         prefix.freeze(),
         &mut stream,
         ended,
-        limit,
-        too_large,
+        (limit, too_large),
+        idle,
         &state.cut_uploads,
     )
     .await;
@@ -304,13 +367,13 @@ const READ_AHEAD_CHUNKS: usize = 8;
 /// Reading (and hashing) runs concurrently with the storage writes, through a small bounded
 /// queue, so the socket keeps flowing while a write is in progress. Returns the size and the
 /// lowercase hex SHA-256.
-async fn copy_body<E>(
+async fn copy_body(
     writer: &mut opendal::Writer,
     prefix: Bytes,
-    stream: &mut (impl futures::Stream<Item = Result<Bytes, E>> + Unpin),
+    stream: &mut Chunks,
     ended: bool,
-    limit: u64,
-    too_large: ApiError,
+    (limit, too_large): (u64, ApiError),
+    idle: std::time::Duration,
     cut: &CancellationToken,
 ) -> Result<(u64, String), ApiError> {
     let (queue, mut queued) = tokio::sync::mpsc::channel::<Bytes>(READ_AHEAD_CHUNKS);
@@ -331,7 +394,7 @@ async fn copy_body<E>(
                     }
                 };
                 let Some(chunk) = next else { break };
-                let chunk = chunk.map_err(|_| incomplete(size, None))?;
+                let chunk = chunk.map_err(|cut| cut_error(cut, size, None, idle))?;
                 size += chunk.len() as u64;
                 if size > limit {
                     return Err(too_large);

@@ -219,13 +219,18 @@ impl Storage {
         Ok(reader.into_bytes_stream(range).await?)
     }
 
-    /// Reads `range` of the object under `key` into memory; for small ranges only.
+    /// Reads `range` of the object under `key` into memory; for small ranges only. Counts the
+    /// reads and the bytes they returned (`assetd_storage_range_reads_total`,
+    /// `assetd_storage_range_read_bytes_total`): what probing really costs the storage.
     pub async fn read_range(
         &self,
         key: &str,
         range: std::ops::Range<u64>,
     ) -> Result<bytes::Bytes, StorageError> {
-        Ok(self.op.read_with(key).range(range).await?.to_bytes())
+        let bytes = self.op.read_with(key).range(range).await?.to_bytes();
+        metrics::counter!("assetd_storage_range_reads_total").increment(1);
+        metrics::counter!("assetd_storage_range_read_bytes_total").increment(bytes.len() as u64);
+        Ok(bytes)
     }
 
     /// Deletes the object under `key`; deleting a missing object succeeds.
