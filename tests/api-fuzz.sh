@@ -17,7 +17,7 @@ if [[ ! -x "$venv/bin/schemathesis" ]]; then
     "$venv/bin/pip" install --quiet 'schemathesis>=4,<5'
 fi
 cargo build --quiet -p assetd
-bin="$root/target/debug/assetd"
+bin="${CARGO_TARGET_DIR:-$root/target}/debug/assetd"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 http_port="$(free_port)"
