@@ -82,7 +82,11 @@ for target in ${FUZZ_TARGETS:-fuzz_image fuzz_mp4 fuzz_matroska fuzz_audio}; do
     echo "!! $target failed: a crash, leak or timeout (inputs in artifacts/$target)" >&2
     status=1
   fi
-  # -jobs mode logs to fuzz-0.log; keep each target's log.
-  [ -f fuzz-0.log ] && mv -f fuzz-0.log "fuzz-$target.log" && tail -n 25 "fuzz-$target.log"
+  # -jobs mode logs to fuzz-0.log; keep each target's log and show its final figures.
+  if [ -f fuzz-0.log ]; then
+    mv -f fuzz-0.log "fuzz-$target.log"
+    grep -E '^#[0-9]+[[:space:]]+(INITED|DONE)|^stat::|^==[0-9]+==|panicked|^SUMMARY|^artifact_prefix|Test unit written' \
+      "fuzz-$target.log" || true
+  fi
 done
 exit $status
