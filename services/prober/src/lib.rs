@@ -13,6 +13,7 @@ mod bin;
 pub mod budget;
 pub mod caption;
 pub mod container;
+mod crc;
 pub mod error;
 pub mod image;
 pub mod probe;

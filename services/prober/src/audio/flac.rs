@@ -4,6 +4,7 @@
 
 use crate::audio::audio_end;
 use crate::bin::{be16, be32, sub, u8_at};
+use crate::crc::{CRC8, CRC16};
 use crate::error::{ProbeError, malformed, truncated};
 use crate::reader::Reader;
 
@@ -107,7 +108,7 @@ fn last_frame(
             else {
                 continue;
             };
-            if crc16(&stream[i..]) == 0 {
+            if CRC16.of(stream[i..].iter().copied()) == 0 {
                 return Ok(header);
             }
             tried += 1;
@@ -167,7 +168,7 @@ impl FrameHeader {
             _ => 0,
         };
         let crc = *b.get(at)?;
-        if crc8(sub(b, 0, at)?) != crc {
+        if CRC8.of(sub(b, 0, at)?.iter().copied()) != u32::from(crc) {
             return None;
         }
         Some(Self {
@@ -197,48 +198,6 @@ fn utf8_number(b: &[u8], at: usize) -> Option<(u64, usize)> {
     }
     Some((value, at + 1 + extra))
 }
-
-/// CRC-8 of a frame header: polynomial 0x07, zero start.
-fn crc8(data: &[u8]) -> u8 {
-    data.iter().fold(0u8, |crc, byte| {
-        let mut crc = crc ^ byte;
-        for _ in 0..8 {
-            crc = if crc & 0x80 != 0 {
-                (crc << 1) ^ 0x07
-            } else {
-                crc << 1
-            };
-        }
-        crc
-    })
-}
-
-/// CRC-16 of a frame: polynomial 0x8005, zero start; zero over a whole frame (its CRC included).
-fn crc16(data: &[u8]) -> u16 {
-    data.iter().fold(0u16, |crc, byte| {
-        (crc << 8) ^ CRC16_TABLE[usize::from((crc >> 8) as u8 ^ byte)]
-    })
-}
-
-const CRC16_TABLE: [u16; 256] = {
-    let mut table = [0u16; 256];
-    let mut i = 0;
-    while i < 256 {
-        let mut crc = (i as u16) << 8;
-        let mut bit = 0;
-        while bit < 8 {
-            crc = if crc & 0x8000 != 0 {
-                (crc << 1) ^ 0x8005
-            } else {
-                crc << 1
-            };
-            bit += 1;
-        }
-        table[i] = crc;
-        i += 1;
-    }
-    table
-};
 
 #[cfg(test)]
 mod tests {

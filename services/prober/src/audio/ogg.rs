@@ -5,6 +5,7 @@
 //! file whose last page is cut.
 
 use crate::bin::{le16, le32, le64, ratio, sub};
+use crate::crc::CRC32;
 use crate::error::{ProbeError, malformed, truncated, unsupported};
 use crate::probe::Probed;
 use crate::reader::Reader;
@@ -157,31 +158,11 @@ fn page_at(data: &[u8], at: usize) -> Option<Page> {
     })
 }
 
-/// The page CRC: CRC-32, polynomial 0x04C11DB7, no reflection, zero start and no final xor, over
-/// the page with its CRC field taken as zero.
+/// The page CRC, over the page with its CRC field taken as zero.
 fn crc(page: &[u8]) -> u32 {
-    page.iter().enumerate().fold(0u32, |crc, (i, byte)| {
-        let byte = if (22..26).contains(&i) { 0 } else { *byte };
-        (crc << 8) ^ CRC_TABLE[usize::from((crc >> 24) as u8 ^ byte)]
-    })
+    let zeroed = page
+        .iter()
+        .enumerate()
+        .map(|(i, byte)| if (22..26).contains(&i) { 0 } else { *byte });
+    CRC32.of(zeroed)
 }
-
-const CRC_TABLE: [u32; 256] = {
-    let mut table = [0u32; 256];
-    let mut i = 0;
-    while i < 256 {
-        let mut crc = (i as u32) << 24;
-        let mut bit = 0;
-        while bit < 8 {
-            crc = if crc & 0x8000_0000 != 0 {
-                (crc << 1) ^ 0x04C1_1DB7
-            } else {
-                crc << 1
-            };
-            bit += 1;
-        }
-        table[i] = crc;
-        i += 1;
-    }
-    table
-};
