@@ -21,7 +21,9 @@ pub fn small_limits() -> Options {
     }
 }
 
-fn png_of_len(len: usize) -> Vec<u8> {
+/// A PNG of `len` bytes: the fixture, zero-padded (past sniffing and, when large, into the
+/// storage writer).
+pub(crate) fn png_of_len(len: usize) -> Vec<u8> {
     let mut bytes = fixture("hero.png");
     bytes.resize(len, 0);
     bytes

@@ -12,7 +12,7 @@ use tokio::{
     net::TcpStream,
 };
 
-use crate::bad_input::{assert_nothing_left, snapshot};
+use crate::bad_input::{assert_nothing_left, png_of_len, snapshot};
 use crate::{metric, metrics};
 
 fn options(args: &[&str]) -> Options {
@@ -153,14 +153,6 @@ async fn stalled_connections_are_closed_and_busy_ones_kept() {
         ) >= 1.0,
         "{text}"
     );
-}
-
-/// A PNG of `len` bytes (the fixture, zero-padded): large enough to be past sniffing and into
-/// the storage writer when it stalls.
-fn png_of_len(len: usize) -> Vec<u8> {
-    let mut bytes = fixture("hero.png");
-    bytes.resize(len, 0);
-    bytes
 }
 
 #[tokio::test]
@@ -380,9 +372,8 @@ async fn a_key_over_its_rate_gets_429_with_retry_after() {
     );
 }
 
-/// Starts an upload that sends its headers and a first part of the body, then holds it open.
-async fn hold_upload(app: &Assetd, key: &str) -> TcpStream {
-    let body = png_of_len(4096);
+/// Opens a connection and sends the headers of an 8 KiB PNG upload, no body yet.
+async fn upload_head(app: &Assetd, key: &str) -> TcpStream {
     let mut socket = connect(app).await;
     socket
         .write_all(
@@ -393,22 +384,20 @@ async fn hold_upload(app: &Assetd, key: &str) -> TcpStream {
         )
         .await
         .expect("head");
+    socket
+}
+
+/// Starts an upload that sends its headers and a first part of the body, then holds it open.
+async fn hold_upload(app: &Assetd, key: &str) -> TcpStream {
+    let body = png_of_len(4096);
+    let mut socket = upload_head(app, key).await;
     socket.write_all(&body).await.expect("first half");
     socket
 }
 
 /// An upload that declares a body but sends none: it can only be answered before reading.
 async fn refused_before_the_body(app: &Assetd, key: &str) -> (u16, String) {
-    let mut socket = connect(app).await;
-    socket
-        .write_all(
-            format!(
-                "POST /v1/uploads HTTP/1.1\r\nHost: x\r\nx-api-key: {key}\r\nx-file-name: hero.png\r\ncontent-length: 8192\r\nconnection: close\r\n\r\n"
-            )
-            .as_bytes(),
-        )
-        .await
-        .expect("head");
+    let mut socket = upload_head(app, key).await;
     let (received, _) = read_until_closed(&mut socket, Duration::from_secs(5)).await;
     let text = String::from_utf8_lossy(&received).to_string();
     let status = text
