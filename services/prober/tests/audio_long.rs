@@ -5,7 +5,6 @@
 //! patched to ten minutes, with zeros in between, so nothing large is stored or allocated.
 
 use std::io;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use assetd_prober::{Budget, Kind, MemSource, ProbeError, Source, probe, probe_with_stats};
@@ -13,12 +12,8 @@ use assetd_prober::{Budget, Kind, MemSource, ProbeError, Source, probe, probe_wi
 const TEN_MINUTES: f64 = 600.0;
 const RATE: u64 = 44_100;
 
-fn fixture(name: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fixtures/media")
-        .join(name);
-    std::fs::read(path).expect("fixture reads")
-}
+mod common;
+use common::fixture;
 
 /// `head`, then zeros, then `tail` at the very end; reads past `fail_after` fail as storage errors.
 struct Padded {

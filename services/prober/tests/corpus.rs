@@ -2,16 +2,14 @@
 //! malformed input, a huge moov-at-end movie and budget exhaustion.
 
 use std::io;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use assetd_prober::{
     Budget, FileSource, Kind, MemSource, ProbeError, Source, probe, probe_with_stats,
 };
 
-fn media_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/media")
-}
+mod common;
+use common::media_dir;
 
 fn kind(name: &str) -> Kind {
     match name {
@@ -322,23 +320,7 @@ fn matroska_without_duration_finds_the_last_cluster() {
 
 #[test]
 fn live_webm_with_unknown_size_clusters() {
-    // webm_live.webm has an unknown-size Segment and no Duration; turn every cluster's 2-byte
-    // size into the 2-byte "unknown" value too, as MediaRecorder streams have.
-    let mut data = std::fs::read(media_dir().join("webm_live.webm")).expect("read");
-    let mut patched = 0;
-    let mut at = 0;
-    while let Some(i) = data[at..]
-        .windows(4)
-        .position(|w| w == [0x1F, 0x43, 0xB6, 0x75])
-    {
-        let size = at + i + 4;
-        if data[size] & 0xC0 == 0x40 {
-            data[size] = 0x7F;
-            data[size + 1] = 0xFF;
-            patched += 1;
-        }
-        at = size;
-    }
+    let (data, patched) = common::live_webm_with_unknown_cluster_sizes();
     assert!(patched > 1, "clusters patched: {patched}");
     let got = probe(&MemSource::new(data), Kind::Video, &Budget::default()).expect("probes");
     assert_eq!((got.width, got.height), (Some(64), Some(36)));

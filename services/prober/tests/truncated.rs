@@ -4,17 +4,10 @@
 //! with an ID3v1 tag where real files have one, still probes to the same result. Fragmented MP4
 //! and live WebM (unknown sizes) are covered by synthetic variants.
 
-use std::path::PathBuf;
-
 use assetd_prober::{Budget, Kind, MemSource, ProbeError, Probed, probe};
 
-fn media_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/media")
-}
-
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(media_dir().join(name)).expect("fixture reads")
-}
+mod common;
+use common::{fixture, media_dir};
 
 /// Every media fixture of expected.json (captions are text: nothing to cut) with its kind.
 fn media() -> Vec<(String, Kind)> {
@@ -286,21 +279,8 @@ fn fragmented_mp4_is_checked_to_its_last_fragment() {
 
 #[test]
 fn live_webm_with_unknown_sizes_cut_in_its_last_cluster() {
-    // webm_live.webm (unknown-size Segment) with every cluster's size made unknown too: only the
-    // last cluster's blocks tell where it should end.
-    let mut data = fixture("webm_live.webm");
-    let mut at = 0;
-    while let Some(i) = data[at..]
-        .windows(4)
-        .position(|w| w == [0x1F, 0x43, 0xB6, 0x75])
-    {
-        let size = at + i + 4;
-        if data[size] & 0xC0 == 0x40 {
-            data[size] = 0x7F;
-            data[size + 1] = 0xFF;
-        }
-        at = size;
-    }
+    // Every cluster's size unknown too: only the last cluster's blocks tell where it should end.
+    let (data, _) = common::live_webm_with_unknown_cluster_sizes();
     run(&data, Kind::Video).expect("whole live stream probes");
     for cut in [data.len() - 16, data.len() - 1] {
         match run(&data[..cut], Kind::Video) {
