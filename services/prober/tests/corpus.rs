@@ -75,6 +75,9 @@ fn malformed_files_are_malformed() {
         ("truncated.webp", Kind::Image),
         ("truncated.mkv", Kind::Video),
         ("id3_only.mp3", Kind::Audio),
+        // Found by fuzz_audio: a WAV claiming 65535 channels overflows a multiplication inside
+        // symphonia; the panic must end as Malformed, not take the prober down.
+        ("fuzz_audio-wav-fmt-block-align-overflow.bin", Kind::Audio),
     ] {
         let source = FileSource::open(media_dir().join("malformed").join(file)).expect("opens");
         match probe(&source, kind, &Budget::default()) {
