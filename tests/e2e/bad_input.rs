@@ -1,4 +1,5 @@
-//! Every upload error code, table-driven; after each case no asset row, binding or stored object remains.
+//! Every upload error code, table-driven; after each case no asset row, binding, stored object or
+//! open multipart upload remains.
 
 use std::time::{Duration, Instant};
 
@@ -295,7 +296,12 @@ async fn raw_request(
     let _ = socket.shutdown().await;
     let mut response = Vec::new();
     let _ = tokio::time::timeout(Duration::from_secs(10), socket.read_to_end(&mut response)).await;
-    let text = String::from_utf8_lossy(&response);
+    parse_response(&response)
+}
+
+/// The status and problem-details body of a raw HTTP/1.1 answer; 418 when there is none.
+pub(crate) fn parse_response(response: &[u8]) -> (StatusCode, serde_json::Value) {
+    let text = String::from_utf8_lossy(response);
     let status = text
         .split_whitespace()
         .nth(1)
@@ -332,12 +338,14 @@ async fn short_body(app: &Assetd, key: &str, hang_up: bool) -> (StatusCode, serd
 pub(crate) struct Snapshot {
     rows: (i64, i64),
     files: Vec<String>,
+    open_uploads: Vec<String>,
 }
 
 pub(crate) async fn snapshot(app: &Assetd) -> Snapshot {
     Snapshot {
         rows: app.row_counts().await,
         files: app.storage.all_files().await,
+        open_uploads: app.storage.open_uploads().await,
     }
 }
 

@@ -5,6 +5,7 @@ mod bad_input;
 mod docs;
 mod grpc;
 mod limits;
+mod midstream;
 mod ops;
 mod outage;
 mod probe;

@@ -78,7 +78,7 @@ async fn probe_status(base: &str, key: &str, asset_id: &str) -> String {
         .to_owned()
 }
 
-fn close(actual: &Value, expected: Option<f64>, tolerance: f64, what: &str) {
+pub(crate) fn close(actual: &Value, expected: Option<f64>, tolerance: f64, what: &str) {
     match expected {
         None => assert!(actual.is_null(), "{what}: expected null, got {actual}"),
         Some(expected) => {
@@ -500,9 +500,15 @@ async fn embedded_jobs_survive_a_crash() {
 
 /// A canonical WAV header (16-bit stereo, 48 kHz) followed by `data_len` bytes of silence.
 fn silent_wav(data_len: u32) -> Vec<u8> {
+    pcm_wav(&vec![0; data_len as usize])
+}
+
+/// A 48 kHz stereo 16-bit PCM WAV holding `samples`.
+pub(crate) fn pcm_wav(samples: &[u8]) -> Vec<u8> {
     let (rate, channels, bits) = (48_000u32, 2u16, 16u16);
     let block = channels * bits / 8;
-    let mut wav = Vec::with_capacity(44 + data_len as usize);
+    let data_len = u32::try_from(samples.len()).expect("WAV data under 4 GiB");
+    let mut wav = Vec::with_capacity(44 + samples.len());
     wav.extend_from_slice(b"RIFF");
     wav.extend_from_slice(&(36 + data_len).to_le_bytes());
     wav.extend_from_slice(b"WAVEfmt ");
@@ -515,7 +521,7 @@ fn silent_wav(data_len: u32) -> Vec<u8> {
     wav.extend_from_slice(&bits.to_le_bytes());
     wav.extend_from_slice(b"data");
     wav.extend_from_slice(&data_len.to_le_bytes());
-    wav.resize(44 + data_len as usize, 0);
+    wav.extend_from_slice(samples);
     wav
 }
 

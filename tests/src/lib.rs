@@ -454,6 +454,50 @@ impl TestStorage {
         files
     }
 
+    /// Keys of the multipart uploads open in the bucket (S3 `ListMultipartUploads`); always empty
+    /// on the filesystem, whose unfinished writes are files under `.incoming/` instead.
+    pub async fn open_uploads(&self) -> Vec<String> {
+        let Self::S3 { endpoint, bucket } = self else {
+            return Vec::new();
+        };
+        let listing = reqwest::Client::new()
+            .get(format!("{endpoint}/{bucket}?uploads"))
+            .send()
+            .await
+            .expect("ListMultipartUploads")
+            .text()
+            .await
+            .expect("ListMultipartUploads body");
+        assert!(
+            listing.contains("<ListMultipartUploadsResult"),
+            "ListMultipartUploads: {listing}"
+        );
+        let mut keys: Vec<String> = listing
+            .split("<Upload>")
+            .skip(1)
+            .filter_map(|upload| {
+                let (_, rest) = upload.split_once("<Key>")?;
+                Some(rest.split_once("</Key>")?.0.to_owned())
+            })
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    /// Writes begun and not finished: open multipart uploads on S3, files under `.incoming/` on
+    /// the filesystem.
+    pub async fn partial_writes(&self) -> usize {
+        match self {
+            Self::S3 { .. } => self.open_uploads().await.len(),
+            Self::Fs { .. } => self
+                .all_files()
+                .await
+                .iter()
+                .filter(|path| path.starts_with(".incoming/"))
+                .count(),
+        }
+    }
+
     pub async fn read(&self, key: &str) -> Vec<u8> {
         self.operator()
             .read(key)

@@ -6,6 +6,7 @@ mod asset_body;
 mod assets;
 pub mod auth;
 pub mod catalog_client;
+mod cleanup;
 pub mod config;
 mod docs;
 mod edge;

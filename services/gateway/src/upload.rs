@@ -255,6 +255,42 @@ async fn store<E>(
 ) -> Result<assetd_proto::catalog::v1::Asset, ApiError> {
     let idle = state.admission.upload_idle_timeout;
     let mut stream = chunks(body, idle);
+    let stored = store_stream(state, account_id, upload, &mut stream).await;
+    if stored.is_err() {
+        tokio::spawn(linger(stream));
+    }
+    stored
+}
+
+/// Most of a refused body read and discarded after the refusal, and for how long.
+const LINGER_BYTES: usize = 1024 * 1024;
+const LINGER_TIME: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Reads and discards the rest of a refused body, within [`LINGER_BYTES`] and [`LINGER_TIME`],
+/// while the error answer goes out. A server that closes with unread bytes in its receive
+/// buffer resets the connection, and many HTTP clients (reqwest, Python's requests) then
+/// report the reset instead of the answer that arrived first; this is the lingering close
+/// nginx does for the same reason. Past either bound the connection is closed.
+async fn linger(mut stream: Chunks) {
+    let mut discarded = 0;
+    let _ = tokio::time::timeout(LINGER_TIME, async {
+        while discarded < LINGER_BYTES {
+            match stream.next().await {
+                Some(Ok(chunk)) => discarded += chunk.len(),
+                Some(Err(_)) | None => return,
+            }
+        }
+    })
+    .await;
+}
+
+async fn store_stream(
+    state: AppState,
+    account_id: String,
+    upload: UploadHeaders,
+    stream: &mut Chunks,
+) -> Result<assetd_proto::catalog::v1::Asset, ApiError> {
+    let idle = state.admission.upload_idle_timeout;
     // 1. Enough leading bytes to tell the format, and no more.
     let mut prefix = BytesMut::new();
     let mut ended = false;
@@ -295,7 +331,7 @@ async fn store<E>(
     let written = copy_body(
         &mut writer,
         prefix.freeze(),
-        &mut stream,
+        stream,
         ended,
         (limit, too_large),
         idle,
@@ -305,20 +341,19 @@ async fn store<E>(
     let (size, sha256) = match written {
         Ok(done) => done,
         Err(err) => {
-            if let Err(abort) = writer.abort().await {
-                tracing::warn!(error = ?abort, key, "cannot abort a cut upload's write");
-            }
+            crate::cleanup::abort_write(writer, key).await;
             return Err(err);
         }
     };
     if let Some(expected) = upload.declared_len.filter(|expected| *expected != size) {
-        if let Err(abort) = writer.abort().await {
-            tracing::warn!(error = ?abort, key, "cannot abort a short upload's write");
-        }
+        crate::cleanup::abort_write(writer, key).await;
         return Err(incomplete(size, Some(expected)));
     }
     if let Err(err) = writer.close().await {
-        remove(&state, &key).await;
+        // The close may have failed before the object became visible (an open multipart
+        // upload stays) or after (its answer was lost): undo both.
+        crate::cleanup::abort_write(writer, key.clone()).await;
+        crate::cleanup::delete_object(&state.storage, key).await;
         return Err(storage_error(err.into()));
     }
 
@@ -351,7 +386,7 @@ async fn store<E>(
             Ok(asset)
         }
         Err(status) => {
-            remove(&state, &key).await;
+            crate::cleanup::delete_object(&state.storage, key).await;
             Err(catalog_client::api_error(status))
         }
     }
@@ -433,12 +468,6 @@ fn incomplete(received: u64, expected: Option<u64>) -> ApiError {
 }
 
 /// Best-effort removal of an object whose upload failed after it was written.
-async fn remove(state: &AppState, key: &str) {
-    if let Err(err) = state.storage.delete(key).await {
-        tracing::error!(error = ?err, key, "cannot remove the object of a failed upload; it is orphaned");
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,120 @@
+//! Undoing a failed upload's storage write: the abort of an unfinished write and the delete of an
+//! unrecorded object, retried in the background while storage is unreachable.
+//!
+//! A failed upload is often failed *because* storage went away, and then the first abort or
+//! delete fails too. Giving up there would leave an open multipart upload (billed, invisible to
+//! listings) or an object no row points at. So the first attempt runs inline, and when it fails
+//! a background task keeps trying with backoff until storage answers or [`GIVE_UP_AFTER`] has
+//! passed. What a crash or that limit still leaves is caught by the backstops the README names:
+//! the startup sweep of `.incoming/` on the filesystem, a bucket lifecycle rule on S3.
+
+use std::time::{Duration, Instant};
+
+use assetd_platform::storage::Storage;
+
+/// First delay between background attempts; it doubles up to [`MAX_DELAY`].
+const FIRST_DELAY: Duration = Duration::from_millis(500);
+const MAX_DELAY: Duration = Duration::from_secs(30);
+/// How long the background task keeps trying before it logs the leftover and stops.
+const GIVE_UP_AFTER: Duration = Duration::from_secs(15 * 60);
+
+/// Aborts an unfinished write (an open multipart upload on S3, a file under `.incoming/` on the
+/// filesystem).
+pub async fn abort_write(mut writer: opendal::Writer, key: String) {
+    let Err(err) = writer.abort().await else {
+        return;
+    };
+    tracing::warn!(error = ?err, key, "cannot abort a failed upload's write yet; retrying in the background");
+    tokio::spawn(async move {
+        let mut backoff = Backoff::new("abort", key);
+        while backoff.wait().await {
+            let result = writer.abort().await;
+            if backoff.settled(result) {
+                return;
+            }
+        }
+    });
+}
+
+/// Deletes the stored object of an upload that was not recorded.
+pub async fn delete_object(storage: &Storage, key: String) {
+    let Err(err) = storage.delete(&key).await else {
+        return;
+    };
+    tracing::warn!(error = ?err, key, "cannot delete a failed upload's object yet; retrying in the background");
+    let storage = storage.clone();
+    tokio::spawn(async move {
+        let mut backoff = Backoff::new("delete", key);
+        while backoff.wait().await {
+            let result = storage.delete(&backoff.key).await;
+            if backoff.settled(result) {
+                return;
+            }
+        }
+    });
+}
+
+/// One background cleanup's schedule, logs and metrics.
+struct Backoff {
+    what: &'static str,
+    key: String,
+    started: Instant,
+    delay: Duration,
+    last_error: Option<String>,
+}
+
+impl Backoff {
+    fn new(what: &'static str, key: String) -> Self {
+        metrics::gauge!("assetd_upload_cleanups_pending").increment(1.0);
+        Self {
+            what,
+            key,
+            started: Instant::now(),
+            delay: FIRST_DELAY,
+            last_error: None,
+        }
+    }
+
+    /// Sleeps until the next attempt; false once the cleanup is given up.
+    async fn wait(&mut self) -> bool {
+        if self.started.elapsed() >= GIVE_UP_AFTER {
+            tracing::error!(
+                error = self.last_error.as_deref().unwrap_or_default(),
+                key = self.key,
+                what = self.what,
+                "giving up cleaning a failed upload's storage write; the storage backstop \
+                 (the S3 lifecycle rule for incomplete multipart uploads, the .incoming/ sweep at \
+                 start) must remove it"
+            );
+            self.finish("gave_up");
+            return false;
+        }
+        tokio::time::sleep(self.delay).await;
+        self.delay = (self.delay * 2).min(MAX_DELAY);
+        true
+    }
+
+    /// Records an attempt's result; true when the cleanup is done.
+    fn settled<E: std::fmt::Debug>(&mut self, result: Result<(), E>) -> bool {
+        match result {
+            Ok(()) => {
+                tracing::info!(
+                    key = self.key,
+                    what = self.what,
+                    "a failed upload's storage write is cleaned up"
+                );
+                self.finish("done");
+                true
+            }
+            Err(err) => {
+                self.last_error = Some(format!("{err:?}"));
+                false
+            }
+        }
+    }
+
+    fn finish(&self, outcome: &'static str) {
+        metrics::gauge!("assetd_upload_cleanups_pending").decrement(1.0);
+        metrics::counter!("assetd_upload_cleanup_retries_total", "outcome" => outcome).increment(1);
+    }
+}
