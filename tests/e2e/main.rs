@@ -2,6 +2,7 @@
 
 mod api;
 mod bad_input;
+mod broker;
 mod docs;
 mod grpc;
 mod limits;

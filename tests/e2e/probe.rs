@@ -62,7 +62,7 @@ pub async fn wait_probed(base: &str, key: &str, asset_id: &str, within: Duration
     }
 }
 
-async fn probe_status(base: &str, key: &str, asset_id: &str) -> String {
+pub(crate) async fn probe_status(base: &str, key: &str, asset_id: &str) -> String {
     let body: Value = Client::new()
         .get(format!("{base}/v1/assets/{asset_id}"))
         .header("x-api-key", key)

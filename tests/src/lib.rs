@@ -877,11 +877,12 @@ impl Drop for TestAmqp {
 }
 
 /// A TCP proxy to a fixed target that a test can switch off (refusing and cutting connections)
-/// and on again, to simulate a broker outage without touching the broker.
+/// and on again, or stall, to simulate a broker or storage outage without touching the target.
 #[derive(Debug)]
 pub struct Proxy {
     pub addr: String,
     enabled: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    stalled: std::sync::Arc<std::sync::atomic::AtomicBool>,
     connections: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
     accept: tokio::task::JoinHandle<()>,
 }
@@ -894,6 +895,8 @@ impl Proxy {
             .expect("bind proxy");
         let addr = listener.local_addr().expect("proxy addr").to_string();
         let enabled = Arc::new(AtomicBool::new(true));
+        let stalled = Arc::new(AtomicBool::new(false));
+        let stall = stalled.clone();
         let connections: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>> =
             Arc::new(Mutex::new(Vec::new()));
         let (target, on, conns) = (target.to_owned(), enabled.clone(), connections.clone());
@@ -903,10 +906,30 @@ impl Proxy {
                     drop(inbound);
                     continue;
                 }
-                let target = target.clone();
+                let (target, stalled) = (target.clone(), stall.clone());
                 let task = tokio::spawn(async move {
-                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                    let Ok(outbound) = tokio::net::TcpStream::connect(&target).await else {
+                        return;
+                    };
+                    let (mut from_client, mut to_client) = inbound.split();
+                    let (mut from_target, mut to_target) = outbound.into_split();
+                    let upstream = tokio::io::copy(&mut from_client, &mut to_target);
+                    let downstream = async {
+                        let mut buf = vec![0u8; 64 * 1024];
+                        loop {
+                            let n = from_target.read(&mut buf).await?;
+                            if n == 0 {
+                                return Ok::<(), std::io::Error>(());
+                            }
+                            if !stalled.load(std::sync::atomic::Ordering::SeqCst) {
+                                to_client.write_all(&buf[..n]).await?;
+                            }
+                        }
+                    };
+                    tokio::select! {
+                        _ = upstream => {}
+                        _ = downstream => {}
                     }
                 });
                 conns.lock().expect("proxy lock").push(task);
@@ -915,8 +938,22 @@ impl Proxy {
         Self {
             addr,
             enabled,
+            stalled,
             connections,
             accept,
+        }
+    }
+
+    /// Stalled: what the target sends is dropped (the connection stays open, nothing arrives:
+    /// a broker whose confirms never come); what the client sends still goes through. Ending a
+    /// stall cuts the open connections, whose streams have lost bytes.
+    pub fn set_stalled(&self, stalled: bool) {
+        self.stalled
+            .store(stalled, std::sync::atomic::Ordering::SeqCst);
+        if !stalled {
+            for task in self.connections.lock().expect("proxy lock").drain(..) {
+                task.abort();
+            }
         }
     }
 
