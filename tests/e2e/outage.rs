@@ -1,8 +1,12 @@
-//! Outages answer 503 with Retry-After and leave nothing behind: catalog gone, database gone, storage gone.
+//! Outages answer 503 with Retry-After and leave nothing behind: catalog gone, database gone,
+//! storage gone; a prober whose catalog is gone keeps its jobs and retries them on schedule.
 
-use std::time::Duration;
+use std::{
+    collections::HashMap,
+    time::{Duration, Instant},
+};
 
-use assetd_tests::{Assetd, Engine, Options, TestStorage, fixture};
+use assetd_tests::{Assetd, Engine, Options, Proxy, Role, TestAmqp, TestStorage, fixture};
 use bytes::Bytes;
 use reqwest::{Client, StatusCode};
 use tokio::sync::mpsc;
@@ -137,4 +141,112 @@ async fn storage_unreachable_answers_503_and_records_nothing() {
         .expect("upload");
     assert_unavailable(response).await;
     assert_eq!(app.row_counts().await, (0, 0));
+}
+
+/// The prober reaches the catalog through a proxy the test turns off while the prober holds
+/// deliveries: no job is acknowledged away. Each failed attempt waits in the broker's retry queue
+/// (2 s, then 10 s, measured between the attempts' log lines), the assets stay `pending`, and once
+/// the catalog is back every result is recorded, no sooner than the 10 s delay allows.
+#[tokio::test]
+async fn catalog_lost_while_a_prober_holds_deliveries_loses_no_job_rabbitmq() {
+    const JOBS: usize = 4;
+    let Some(amqp) = TestAmqp::create().await else {
+        return;
+    };
+    let Some(split) = crate::probe::Split::start(Engine::Postgres, Some(&amqp)).await else {
+        return;
+    };
+    let catalog = split.catalog.addr.trim_start_matches("http://").to_owned();
+    let proxy = Proxy::start(&catalog).await;
+    proxy.set_enabled(false);
+    let mut ids = Vec::new();
+    for i in 0..JOBS {
+        let response = Client::new()
+            .post(format!("{}/v1/uploads", split.gateway.addr))
+            .header("x-api-key", &split.key)
+            .header("x-file-name", format!("hero-{i}.png"))
+            .body(fixture("hero.png"))
+            .send()
+            .await
+            .expect("upload");
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body: serde_json::Value = response.json().await.expect("json");
+        ids.push(body["data"]["assetId"].as_str().expect("id").to_owned());
+    }
+
+    let mut args = split.prober_args(Some(&amqp));
+    let at = args
+        .iter()
+        .position(|a| a == "--catalog-url")
+        .expect("catalog url")
+        + 1;
+    args[at] = format!("http://{}", proxy.addr);
+    let log = split.scratch.path().join("prober.log");
+    let _prober = Role::spawn(&args, &log);
+
+    // When each (asset, attempt) failure first shows in the prober's log.
+    let mut failed: HashMap<(String, u64), Instant> = HashMap::new();
+    let watch = |failed: &mut HashMap<(String, u64), Instant>| {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        for line in text.lines() {
+            let Ok(value) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
+            if value["message"] != "probe failed for now; retrying later" {
+                continue;
+            }
+            let span = &value["span"];
+            let (Some(asset), Some(attempt)) =
+                (span["asset_id"].as_str(), span["attempt"].as_u64())
+            else {
+                continue;
+            };
+            failed
+                .entry((asset.to_owned(), attempt))
+                .or_insert_with(Instant::now);
+        }
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !ids.iter().all(|id| failed.contains_key(&(id.clone(), 2))) {
+        assert!(
+            Instant::now() < deadline,
+            "not every job failed twice: {failed:?}\nlog:\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        watch(&mut failed);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let second_failed = Instant::now();
+    for id in &ids {
+        let waited = failed[&(id.clone(), 2)] - failed[&(id.clone(), 1)];
+        assert!(
+            waited >= Duration::from_millis(1_800) && waited < Duration::from_secs(8),
+            "attempt 2 of {id} came {waited:?} after attempt 1 (the first retry waits 2 s)"
+        );
+        assert_eq!(
+            crate::probe::probe_status(&split.gateway.addr, &split.key, id).await,
+            "pending"
+        );
+    }
+    // Every job is held by the broker, waiting out its second delay; none was dropped.
+    let topology = |suffix: &str| format!("{}.probe.{suffix}", amqp.prefix);
+    assert_eq!(amqp.queue_len(&topology("retry.10s")).await as usize, JOBS);
+    assert_eq!(amqp.queue_len(&topology("dead")).await, 0);
+
+    proxy.set_enabled(true);
+    for id in &ids {
+        let asset =
+            crate::probe::wait_probed(&split.gateway.addr, &split.key, id, Duration::from_secs(60))
+                .await;
+        assert_eq!(asset["probeStatus"], "ready", "{asset}");
+        assert_eq!(asset["width"], 64, "{asset}");
+    }
+    assert!(
+        second_failed.elapsed() >= Duration::from_millis(9_500),
+        "recorded {:?} after the second failures; the second retry waits 10 s",
+        second_failed.elapsed()
+    );
+    for queue in ["jobs", "retry.2s", "retry.10s", "retry.60s", "dead"] {
+        assert_eq!(amqp.queue_len(&topology(queue)).await, 0, "{queue}");
+    }
 }
