@@ -250,3 +250,63 @@ async fn catalog_lost_while_a_prober_holds_deliveries_loses_no_job_rabbitmq() {
         assert_eq!(amqp.queue_len(&topology(queue)).await, 0, "{queue}");
     }
 }
+
+/// The catalog commits an upload's record but its answer never reaches the gateway (the
+/// connection stalls, then is cut): the client is told 503, so the record is deleted through the
+/// catalog and then the object; no row is left pointing at nothing, no object without a row.
+#[tokio::test]
+async fn a_lost_create_answer_leaves_no_record_and_no_object() {
+    let Some(split) = crate::probe::Split::start(Engine::Sqlite, None).await else {
+        return;
+    };
+    let proxy = Proxy::start(split.catalog.addr.trim_start_matches("http://")).await;
+    let mut args: Vec<String> = ["gateway", "--http-addr", "127.0.0.1:0", "--catalog-url"]
+        .map(String::from)
+        .to_vec();
+    args.push(format!("http://{}", proxy.addr));
+    args.extend(split.storage.args());
+    let gateway = Role::start(&args, &split.scratch.path().join("gateway-2.log"), true).await;
+    let pool = split.db.pool().await;
+    let assets = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM assets")
+            .fetch_one(&pool)
+            .await
+            .expect("count")
+    };
+
+    // Authenticated before the stall (the key is checked before the body is read) ...
+    let (tx, upload) = held_upload(&gateway.addr, &split.key);
+    tx.send(Ok(fixture("hero.png").into())).await.expect("feed");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    proxy.set_stalled(true);
+    drop(tx);
+    // ... and recorded while the answer is being dropped.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while assets().await == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the catalog never recorded the upload"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        !upload.is_finished(),
+        "answered before the catalog's answer came"
+    );
+    proxy.set_stalled(false);
+    let response = upload.await.expect("upload task");
+    assert_unavailable(response).await;
+
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let (rows, files) = (assets().await, split.storage.all_files().await);
+        if rows == 0 && files.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "left behind: {rows} asset rows, files {files:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -9,7 +9,8 @@ pub use assetd_proto::catalog::CatalogClient;
 
 /// Maps a catalog status to the API error a client sees.
 pub fn api_error(status: Status) -> ApiError {
-    match grpc_error::reason(&status).as_deref() {
+    let reason = grpc_error::reason(&status);
+    match reason.as_deref() {
         Some("OPEN_API_KEY_INVALID") => return ApiError::KeyInvalid,
         Some("PROJECT_NOT_FOUND") => return ApiError::ProjectNotFound,
         Some("ASSET_NOT_FOUND") => return ApiError::AssetNotFound,
@@ -21,7 +22,13 @@ pub fn api_error(status: Status) -> ApiError {
         _ => {}
     }
     match status.code() {
+        // `Unknown` without the catalog's reason is tonic's "transport error": the connection
+        // was lost mid-call, a transient failure like the others.
         Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled | Code::ResourceExhausted => {
+            tracing::warn!(code = ?status.code(), message = status.message(), "catalog unavailable");
+            ApiError::Unavailable("The catalog")
+        }
+        Code::Unknown if reason.is_none() => {
             tracing::warn!(code = ?status.code(), message = status.message(), "catalog unavailable");
             ApiError::Unavailable("The catalog")
         }

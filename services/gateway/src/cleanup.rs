@@ -7,10 +7,19 @@
 //! a background task keeps trying with backoff until storage answers or [`GIVE_UP_AFTER`] has
 //! passed. What a crash or that limit still leaves is caught by the backstops the README names:
 //! the startup sweep of `.incoming/` on the filesystem, a bucket lifecycle rule on S3.
+//!
+//! The same holds for the asset record when the catalog's answer to `CreateAsset` is lost (the
+//! catalog killed or the connection cut after it committed): the client is told 503, so the
+//! record it may have left is deleted through the catalog before the object goes, never the
+//! object alone (a row pointing at nothing).
 
 use std::time::{Duration, Instant};
 
-use assetd_platform::storage::Storage;
+use assetd_platform::{grpc_error, storage::Storage};
+use assetd_proto::catalog::{
+    CatalogClient,
+    v1::{DeleteAssetRequest, UnbindAssetRequest},
+};
 
 /// First delay between background attempts; it doubles up to [`MAX_DELAY`].
 const FIRST_DELAY: Duration = Duration::from_millis(500);
@@ -52,6 +61,93 @@ pub async fn delete_object(storage: &Storage, key: String) {
             }
         }
     });
+}
+
+/// The asset a `CreateAsset` call was meant to record, when the call failed.
+pub struct Unrecorded {
+    pub account_id: String,
+    pub asset_id: String,
+    pub project_id: Option<String>,
+    pub key: String,
+}
+
+/// Undoes an upload whose `CreateAsset` failed with `status`. An answer from the catalog (a
+/// status with a reason) means its transaction rolled back: only the object goes. A transport
+/// failure leaves the outcome unknown: the record is deleted through the catalog first (retried
+/// in the background until the catalog answers), then the object.
+pub async fn undo_create(
+    storage: &Storage,
+    catalog: &CatalogClient,
+    status: &tonic::Status,
+    unrecorded: Unrecorded,
+) {
+    if grpc_error::reason(status).is_some() {
+        return delete_object(storage, unrecorded.key).await;
+    }
+    tracing::warn!(
+        asset_id = unrecorded.asset_id,
+        code = ?status.code(),
+        error = status.message(),
+        "the catalog's answer to CreateAsset was lost; deleting the record it may have made"
+    );
+    let storage = storage.clone();
+    let catalog = catalog.clone();
+    tokio::spawn(async move {
+        let mut backoff = Backoff::new("delete_record", unrecorded.key.clone());
+        loop {
+            let result = delete_record(catalog.clone(), &unrecorded).await;
+            if backoff.settled(result) {
+                break;
+            }
+            if !backoff.wait().await {
+                return;
+            }
+        }
+        delete_object(&storage, unrecorded.key).await;
+    });
+}
+
+/// Deletes the asset record (and its project binding) if the catalog has it; `Ok` once the
+/// catalog has answered that it is gone.
+async fn delete_record(mut catalog: CatalogClient, asset: &Unrecorded) -> Result<(), String> {
+    let gone = |status: &tonic::Status| {
+        matches!(
+            grpc_error::reason(status).as_deref(),
+            Some("ASSET_NOT_FOUND" | "PROJECT_NOT_FOUND")
+        )
+    };
+    let failed = |status: tonic::Status| format!("{:?}: {}", status.code(), status.message());
+    if let Some(project_id) = &asset.project_id {
+        let unbound = catalog
+            .unbind_asset(UnbindAssetRequest {
+                account_id: asset.account_id.clone(),
+                project_id: project_id.clone(),
+                asset_id: asset.asset_id.clone(),
+            })
+            .await;
+        match unbound {
+            Ok(_) => {}
+            Err(status) if gone(&status) => {}
+            Err(status) => return Err(failed(status)),
+        }
+    }
+    let deleted = catalog
+        .delete_asset(DeleteAssetRequest {
+            account_id: asset.account_id.clone(),
+            asset_id: asset.asset_id.clone(),
+        })
+        .await;
+    match deleted {
+        Ok(_) => {
+            tracing::warn!(
+                asset_id = asset.asset_id,
+                "deleted the record of an upload that was answered 503"
+            );
+            Ok(())
+        }
+        Err(status) if gone(&status) => Ok(()),
+        Err(status) => Err(failed(status)),
+    }
 }
 
 /// One background cleanup's schedule, logs and metrics.

@@ -371,6 +371,11 @@ async fn store_stream(
         project_id: upload.project_id,
         request_id: upload.request_id,
     };
+    let (request_account, request_asset, request_project) = (
+        request.account_id.clone(),
+        request.asset_id.clone(),
+        request.project_id.clone(),
+    );
     match state.catalog.clone().create_asset(request).await {
         Ok(asset) => {
             let asset = asset.into_inner();
@@ -386,7 +391,13 @@ async fn store_stream(
             Ok(asset)
         }
         Err(status) => {
-            crate::cleanup::delete_object(&state.storage, key).await;
+            let unrecorded = crate::cleanup::Unrecorded {
+                account_id: request_account,
+                asset_id: request_asset,
+                project_id: request_project,
+                key,
+            };
+            crate::cleanup::undo_create(&state.storage, &state.catalog, &status, unrecorded).await;
             Err(catalog_client::api_error(status))
         }
     }
