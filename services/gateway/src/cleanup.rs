@@ -72,16 +72,17 @@ pub struct Unrecorded {
 }
 
 /// Undoes an upload whose `CreateAsset` failed with `status`. An answer from the catalog (a
-/// status with a reason) means its transaction rolled back: only the object goes. A transport
-/// failure leaves the outcome unknown: the record is deleted through the catalog first (retried
-/// in the background until the catalog answers), then the object.
+/// status with a reason) means its transaction rolled back, and a refused connection means the
+/// request never reached it: only the object goes. Any other transport failure leaves the
+/// outcome unknown: the record is deleted through the catalog first (retried in the background
+/// until the catalog answers), then the object.
 pub async fn undo_create(
     storage: &Storage,
     catalog: &CatalogClient,
     status: &tonic::Status,
     unrecorded: Unrecorded,
 ) {
-    if grpc_error::reason(status).is_some() {
+    if grpc_error::reason(status).is_some() || never_sent(status) {
         return delete_object(storage, unrecorded.key).await;
     }
     tracing::warn!(
@@ -107,13 +108,26 @@ pub async fn undo_create(
     });
 }
 
+/// Whether `status` is a failure to connect: the catalog refused the connection, so no request
+/// was written and nothing can have been committed.
+fn never_sent(status: &tonic::Status) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(status);
+    while let Some(err) = source {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            return io.kind() == std::io::ErrorKind::ConnectionRefused;
+        }
+        source = err.source();
+    }
+    false
+}
+
 /// Deletes the asset record (and its project binding) if the catalog has it; `Ok` once the
 /// catalog has answered that it is gone.
 async fn delete_record(mut catalog: CatalogClient, asset: &Unrecorded) -> Result<(), String> {
     let gone = |status: &tonic::Status| {
         matches!(
             grpc_error::reason(status).as_deref(),
-            Some("ASSET_NOT_FOUND" | "PROJECT_NOT_FOUND")
+            Some("ASSET_NOT_FOUND" | "PROJECT_NOT_FOUND" | "BINDING_NOT_FOUND")
         )
     };
     let failed = |status: tonic::Status| format!("{:?}: {}", status.code(), status.message());
