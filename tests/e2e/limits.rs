@@ -320,6 +320,49 @@ async fn http2_settings_carry_the_stream_and_header_limits() {
     );
 }
 
+/// An HTTP/1 request with more header fields than `--http-max-headers` is refused 431 and its
+/// connection closed; one just under the limit is served.
+#[tokio::test]
+async fn too_many_header_fields_get_431() {
+    let Some(app) =
+        Assetd::serve(Engine::Sqlite, None, options(&["--http-max-headers", "20"])).await
+    else {
+        return;
+    };
+    let request = |fields: usize| {
+        let mut head = String::from(
+            "GET /v1/assets/6f9619ff-8b86-d011-b42d-00c04fc964ff HTTP/1.1\r\nhost: assetd\r\n",
+        );
+        for i in 1..fields {
+            head.push_str(&format!("x-filler-{i}: {i}\r\n"));
+        }
+        head + "\r\n"
+    };
+
+    let mut socket = connect(&app).await;
+    socket
+        .write_all(request(19).as_bytes())
+        .await
+        .expect("write");
+    let (status, _) = read_response(&mut socket).await;
+    assert_eq!(
+        status, 401,
+        "19 fields are under the limit: the API answers"
+    );
+
+    let mut socket = connect(&app).await;
+    socket
+        .write_all(request(40).as_bytes())
+        .await
+        .expect("write");
+    let (received, _) = read_until_closed(&mut socket, Duration::from_secs(10)).await;
+    let received = String::from_utf8_lossy(&received);
+    assert!(
+        received.starts_with("HTTP/1.1 431"),
+        "40 fields over a limit of 20: {received:?}"
+    );
+}
+
 async fn get_asset(app: &Assetd, key: &str) -> reqwest::Response {
     Client::new()
         .get(app.url("/v1/assets/6f9619ff-8b86-d011-b42d-00c04fc964ff"))
