@@ -87,24 +87,18 @@ impl RawUpload {
     }
 
     /// Ends the body (or stops sending, for a body shorter than declared) and reads the answer.
-    async fn finish(mut self) -> (StatusCode, Value) {
+    async fn finish(mut self, app: &Assetd) -> (StatusCode, Value) {
         if self.chunked {
             let _ = self.writer.write_all(b"0\r\n\r\n").await;
         }
         let _ = self.writer.shutdown().await;
-        let answer = tokio::time::timeout(Duration::from_secs(60), self.answer)
-            .await
-            .expect("an answer within 60 s")
-            .expect("reader");
+        let answer = within_a_minute(self.answer, app).await;
         parse_response(&answer)
     }
 
     /// Waits for the answer while the body is still open (the server answers on its own).
-    async fn answer(self) -> (StatusCode, Value) {
-        let answer = tokio::time::timeout(Duration::from_secs(60), self.answer)
-            .await
-            .expect("an answer within 60 s")
-            .expect("reader");
+    async fn answer(self, app: &Assetd) -> (StatusCode, Value) {
+        let answer = within_a_minute(self.answer, app).await;
         drop(self.writer);
         parse_response(&answer)
     }
@@ -113,6 +107,14 @@ impl RawUpload {
     fn hang_up(self) {
         self.answer.abort();
         drop(self.writer);
+    }
+}
+
+/// The answer the reader task collected, or a panic with assetd's log after a minute.
+async fn within_a_minute(reader: tokio::task::JoinHandle<Vec<u8>>, app: &Assetd) -> Vec<u8> {
+    match tokio::time::timeout(Duration::from_secs(60), reader).await {
+        Ok(answer) => answer.expect("reader"),
+        Err(_) => panic!("no answer within 60 s; assetd's log:\n{}", app.log()),
     }
 }
 
@@ -144,7 +146,7 @@ async fn client_failures(app: &Assetd, key: &str) {
     let mut upload = RawUpload::start(app, key, Some(DECLARED)).await;
     upload.send(&body[..BEFORE_FAILURE]).await;
     wait_partial_write(&app.storage, "short body").await;
-    let (status, answer) = upload.finish().await;
+    let (status, answer) = upload.finish(app).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "short body: {answer}");
     assert_eq!(answer["errorCode"], "UPLOAD_INCOMPLETE", "{answer}");
     assert_nothing_left(app, &before, "shorter than Content-Length").await;
@@ -152,7 +154,7 @@ async fn client_failures(app: &Assetd, key: &str) {
     let before = snapshot(app).await;
     let mut upload = RawUpload::start(app, key, None).await;
     upload.send(&body).await;
-    let (status, answer) = upload.finish().await;
+    let (status, answer) = upload.finish(app).await;
     assert_eq!(
         status,
         StatusCode::PAYLOAD_TOO_LARGE,
@@ -177,7 +179,7 @@ async fn shutdown_deadline(mut app: Assetd, key: &str) {
             .expect("kill")
             .success()
     );
-    let (status, answer) = upload.answer().await;
+    let (status, answer) = upload.answer(&app).await;
     assert_eq!(
         status,
         StatusCode::SERVICE_UNAVAILABLE,
@@ -230,7 +232,7 @@ async fn midstream_failures_leave_nothing_s3() {
     upload.send(&body[BEFORE_FAILURE..]).await;
     // The body is complete; the answer comes once the write has failed (no half-close, which
     // HTTP/1 servers take for a hang-up).
-    let (status, answer) = upload.answer().await;
+    let (status, answer) = upload.answer(&app).await;
     proxy.set_enabled(true);
     assert_eq!(
         status,

@@ -186,10 +186,22 @@ async fn failures_are_recorded(app: &Assetd) {
     .await;
     assert_eq!(status, StatusCode::CREATED);
     let gone_id = body["data"]["assetId"].as_str().expect("id").to_owned();
+    // Probed first (the prober is faster than a test can delete), then deleted and re-probed.
+    let asset = wait_probed(&app.http, &key, &gone_id, Duration::from_secs(30)).await;
+    assert_eq!(asset["probeStatus"], "ready", "{asset}");
     let TestStorage::Fs { dir } = &app.storage else {
         unreachable!()
     };
-    let _ = std::fs::remove_file(dir.join(body["data"]["fileKey"].as_str().expect("key")));
+    std::fs::remove_file(dir.join(body["data"]["fileKey"].as_str().expect("key")))
+        .expect("delete the object");
+    let queued = cli(&[
+        "reprobe",
+        "--asset-id",
+        &gone_id,
+        "--catalog-url",
+        &app.grpc,
+    ]);
+    assert_eq!(queued, "1");
     let asset = wait_probed(&app.http, &key, &gone_id, Duration::from_secs(60)).await;
     assert_eq!(asset["probeStatus"], "failed");
     assert!(
