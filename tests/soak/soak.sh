@@ -185,7 +185,7 @@ metric() { # FILE PATTERN: sum of the matching samples
     awk -v pat="$2" '$0 !~ /^#/ && $0 ~ pat { s += $NF } END { print s + 0 }' "$WORK/$1.metrics"
 }
 undone=$(grep -c "deleted the record of an upload that was answered 503" "$WORK/gateway.log" || true)
-retried=$(grep -c "probe failed for now; retrying later" "$WORK"/prober*.log | awk -F: '{ s += $2 } END { print s + 0 }')
+retried=$({ grep -c "probe failed for now; retrying later" "$WORK"/prober*.log || true; } | awk -F: '{ s += $2 } END { print s + 0 }')
 
 python3 - "$WORK" "$RESULTS" "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- services proto migrations || echo '+changes')" \
     "$(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p' | head -1)" "$SOAK_SECONDS" "$SOAK_RATE" \
