@@ -107,11 +107,12 @@ pub async fn create(db: &Db, new: NewAsset) -> Result<pb::Asset> {
     let now = now_micros();
 
     let mut tx = db.writer().begin().await?;
-    let inserted = sqlx::query(
+    let inserted = sqlx::query(&format!(
         "INSERT INTO assets (asset_id, account_id, kind, source, filename, mimetype, size, file_key, sha256, \
          probe_status, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $10) ON CONFLICT DO NOTHING",
-    )
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $10) ON CONFLICT DO NOTHING \
+         RETURNING {ASSET_COLUMNS}"
+    ))
     .bind(&new.asset_id)
     .bind(&new.account_id)
     .bind(kind)
@@ -122,7 +123,7 @@ pub async fn create(db: &Db, new: NewAsset) -> Result<pb::Asset> {
     .bind(&new.file_key)
     .bind(&new.sha256)
     .bind(now)
-    .execute(&mut *tx)
+    .fetch_optional(&mut *tx)
     .await
     .map_err(|err| {
         if is_foreign_key_violation(&err) {
@@ -131,9 +132,7 @@ pub async fn create(db: &Db, new: NewAsset) -> Result<pb::Asset> {
             err.into()
         }
     })?;
-    if inserted.rows_affected() == 0 {
-        return Err(Error::AssetExists);
-    }
+    let asset = from_row(&inserted.ok_or(Error::AssetExists)?)?;
     if let Some(project_id) = &new.project_id {
         // Written as INSERT ... SELECT so the project's ownership is checked by the same statement
         // that takes the write lock; a project deleted meanwhile trips the foreign key instead.
@@ -154,13 +153,6 @@ pub async fn create(db: &Db, new: NewAsset) -> Result<pb::Asset> {
     }
     // The probe job commits with the asset or not at all: no asset is ever left unprobed.
     jobs::enqueue(&mut tx, &new.asset_id, &new.request_id, &new.trace, now).await?;
-    let row = sqlx::query(&format!(
-        "SELECT {ASSET_COLUMNS} FROM assets WHERE asset_id = $1"
-    ))
-    .bind(&new.asset_id)
-    .fetch_one(&mut *tx)
-    .await?;
-    let asset = from_row(&row)?;
     tx.commit().await?;
     Ok(asset)
 }
@@ -271,32 +263,40 @@ pub async fn record_probe(
     finished_job: Option<&str>,
 ) -> Result<pb::Asset> {
     let now = now_micros();
+    let ready_sql = format!(
+        "UPDATE assets SET probe_status = 'ready', probe_error = NULL, width = $2, height = $3, \
+         duration = CASE WHEN $6 = 1 THEN $4 ELSE NULL END, updated_at = $5 WHERE asset_id = $1 \
+         RETURNING {ASSET_COLUMNS}"
+    );
+    let failed_sql = format!(
+        "UPDATE assets SET probe_status = 'failed', probe_error = $2, width = NULL, height = NULL, \
+         duration = NULL, updated_at = $3 WHERE asset_id = $1 RETURNING {ASSET_COLUMNS}"
+    );
     let query = match outcome {
         // The duration is always bound as a number, with a flag for "none": sqlx 0.8's Any driver
         // sends a NULL f64 to Postgres as float4, which then fixes the prepared statement's
         // parameter type and breaks the next non-NULL float8 on that connection.
-        ProbeOutcome::Ready { width, height, duration } => sqlx::query(
-            "UPDATE assets SET probe_status = 'ready', probe_error = NULL, width = $2, height = $3, \
-             duration = CASE WHEN $6 = 1 THEN $4 ELSE NULL END, updated_at = $5 WHERE asset_id = $1",
-        )
-        .bind(asset_id)
-        .bind(width.map(i64::from))
-        .bind(height.map(i64::from))
-        .bind(duration.unwrap_or(0.0))
-        .bind(now)
-        .bind(i64::from(duration.is_some())),
-        ProbeOutcome::Failed { reason } => sqlx::query(
-            "UPDATE assets SET probe_status = 'failed', probe_error = $2, width = NULL, height = NULL, \
-             duration = NULL, updated_at = $3 WHERE asset_id = $1",
-        )
-        .bind(asset_id)
-        .bind(reason)
-        .bind(now),
+        ProbeOutcome::Ready {
+            width,
+            height,
+            duration,
+        } => sqlx::query(&ready_sql)
+            .bind(asset_id)
+            .bind(width.map(i64::from))
+            .bind(height.map(i64::from))
+            .bind(duration.unwrap_or(0.0))
+            .bind(now)
+            .bind(i64::from(duration.is_some())),
+        ProbeOutcome::Failed { reason } => sqlx::query(&failed_sql)
+            .bind(asset_id)
+            .bind(reason)
+            .bind(now),
     };
     let mut tx = db.writer().begin().await?;
-    if query.execute(&mut *tx).await?.rows_affected() == 0 {
-        return Err(Error::AssetNotFound);
-    }
+    let row = query
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(Error::AssetNotFound)?;
     if let Some(job_id) = finished_job {
         sqlx::query("DELETE FROM probe_jobs WHERE job_id = $1")
             .bind(job_id)
@@ -304,12 +304,6 @@ pub async fn record_probe(
             .await?;
     }
     notify_watchers(db, &mut tx, asset_id).await?;
-    let row = sqlx::query(&format!(
-        "SELECT {ASSET_COLUMNS} FROM assets WHERE asset_id = $1"
-    ))
-    .bind(asset_id)
-    .fetch_one(&mut *tx)
-    .await?;
     tx.commit().await?;
     from_row(&row)
 }

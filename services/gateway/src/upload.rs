@@ -324,38 +324,23 @@ async fn store_stream(
         return Err(too_large);
     }
 
-    // 2. Stream everything into storage under a key made only of ids.
+    // 2. Store everything under a key made only of ids: a body that ended within the sniffed
+    //    prefix in one write, a longer one streamed.
     let asset_id = Uuid::new_v4().hyphenated().to_string();
     let key = format!("assets/{account_id}/{asset_id}.{}", format.ext);
-    let mut writer = state.storage.writer(&key).await.map_err(storage_error)?;
-    let written = copy_body(
-        &mut writer,
-        prefix.freeze(),
-        stream,
-        ended,
-        (limit, too_large),
-        idle,
-        &state.cut_uploads,
-    )
-    .await;
-    let (size, sha256) = match written {
-        Ok(done) => done,
-        Err(err) => {
-            crate::cleanup::abort_write(writer, key).await;
-            return Err(err);
-        }
+    let (size, sha256) = if ended {
+        store_whole(&state, &key, prefix.freeze(), upload.declared_len).await?
+    } else {
+        store_streamed(
+            &state,
+            &key,
+            prefix.freeze(),
+            stream,
+            (limit, too_large),
+            upload.declared_len,
+        )
+        .await?
     };
-    if let Some(expected) = upload.declared_len.filter(|expected| *expected != size) {
-        crate::cleanup::abort_write(writer, key).await;
-        return Err(incomplete(size, Some(expected)));
-    }
-    if let Err(err) = writer.close().await {
-        // The close may have failed before the object became visible (an open multipart
-        // upload stays) or after (its answer was lost): undo both.
-        crate::cleanup::abort_write(writer, key.clone()).await;
-        crate::cleanup::delete_object(&state.storage, key).await;
-        return Err(storage_error(err.into()));
-    }
 
     // 3. Record it; without a record the object must not stay.
     let request = CreateAssetRequest {
@@ -403,8 +388,64 @@ async fn store_stream(
     }
 }
 
-/// Writes the prefix and the rest of the body, enforcing the limit at the byte that crosses it.
-/// Returns the size and the lowercase hex SHA-256.
+/// Stores a body that ended within the sniffed prefix as one object.
+async fn store_whole(
+    state: &AppState,
+    key: &str,
+    body: Bytes,
+    declared_len: Option<u64>,
+) -> Result<(u64, String), ApiError> {
+    let size = body.len() as u64;
+    if let Some(expected) = declared_len.filter(|expected| *expected != size) {
+        return Err(incomplete(size, Some(expected)));
+    }
+    let sha256 = hex::encode(Sha256::digest(&body));
+    state.storage.put(key, body).await.map_err(storage_error)?;
+    Ok((size, sha256))
+}
+
+/// Streams the prefix and the rest of the body into a storage writer; on any failure the
+/// writer is aborted and nothing stays under `key`.
+async fn store_streamed(
+    state: &AppState,
+    key: &str,
+    prefix: Bytes,
+    stream: &mut Chunks,
+    limit: (u64, ApiError),
+    declared_len: Option<u64>,
+) -> Result<(u64, String), ApiError> {
+    let mut writer = state.storage.writer(key).await.map_err(storage_error)?;
+    let written = copy_body(
+        &mut writer,
+        prefix,
+        stream,
+        limit,
+        state.admission.upload_idle_timeout,
+        &state.cut_uploads,
+    )
+    .await;
+    let (size, sha256) = match written {
+        Ok(done) => done,
+        Err(err) => {
+            crate::cleanup::abort_write(writer, key.to_owned()).await;
+            return Err(err);
+        }
+    };
+    if let Some(expected) = declared_len.filter(|expected| *expected != size) {
+        crate::cleanup::abort_write(writer, key.to_owned()).await;
+        return Err(incomplete(size, Some(expected)));
+    }
+    if let Err(err) = writer.close().await {
+        // The close may have failed before the object became visible (an open multipart
+        // upload stays) or after (its answer was lost): undo both.
+        crate::cleanup::abort_write(writer, key.to_owned()).await;
+        crate::cleanup::delete_object(&state.storage, key.to_owned()).await;
+        return Err(storage_error(err.into()));
+    }
+
+    Ok((size, sha256))
+}
+
 /// Chunks read ahead of the storage write; bounds the memory one upload holds besides the
 /// writer's own buffer.
 const READ_AHEAD_CHUNKS: usize = 8;
@@ -417,7 +458,6 @@ async fn copy_body(
     writer: &mut opendal::Writer,
     prefix: Bytes,
     stream: &mut Chunks,
-    ended: bool,
     (limit, too_large): (u64, ApiError),
     idle: std::time::Duration,
     cut: &CancellationToken,
@@ -430,26 +470,24 @@ async fn copy_body(
         if queue.send(prefix).await.is_err() {
             return Ok(None);
         }
-        if !ended {
-            loop {
-                let next = tokio::select! {
-                    next = stream.next() => next,
-                    () = cut.cancelled() => {
-                        tracing::warn!(received = size, "upload cut by the shutdown deadline");
-                        return Err(ApiError::Unavailable("The server is shutting down; this upload"));
-                    }
-                };
-                let Some(chunk) = next else { break };
-                let chunk = chunk.map_err(|cut| cut_error(cut, size, None, idle))?;
-                size += chunk.len() as u64;
-                if size > limit {
-                    return Err(too_large);
+        loop {
+            let next = tokio::select! {
+                next = stream.next() => next,
+                () = cut.cancelled() => {
+                    tracing::warn!(received = size, "upload cut by the shutdown deadline");
+                    return Err(ApiError::Unavailable("The server is shutting down; this upload"));
                 }
-                hasher.update(&chunk);
-                if queue.send(chunk).await.is_err() {
-                    // The writer stopped on an error, which it reports.
-                    return Ok(None);
-                }
+            };
+            let Some(chunk) = next else { break };
+            let chunk = chunk.map_err(|cut| cut_error(cut, size, None, idle))?;
+            size += chunk.len() as u64;
+            if size > limit {
+                return Err(too_large);
+            }
+            hasher.update(&chunk);
+            if queue.send(chunk).await.is_err() {
+                // The writer stopped on an error, which it reports.
+                return Ok(None);
             }
         }
         Ok(Some((size, hex::encode(hasher.finalize()))))

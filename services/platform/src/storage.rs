@@ -107,11 +107,14 @@ pub struct Storage {
     op: Operator,
     backend: StorageBackend,
     access: PublicAccess,
+    /// The `fs` backend's root directory, for [`Storage::put`]'s one-task write.
+    fs_root: Option<PathBuf>,
 }
 
 impl Storage {
     pub fn open(config: &StorageConfig) -> Result<Self, StorageError> {
         opendal::install_default();
+        let mut fs_root = None;
         let (op, access) = match config.backend {
             StorageBackend::Fs => {
                 std::fs::create_dir_all(&config.storage_dir).map_err(|err| {
@@ -126,9 +129,10 @@ impl Storage {
                         config.storage_dir.display()
                     ))
                 })?;
+                fs_root = Some(root.clone());
                 let root = root.to_string_lossy().into_owned();
                 // Objects are written beside, then renamed into place on close: a cut upload leaves no partial object.
-                let incoming = format!("{root}/.incoming");
+                let incoming = format!("{root}/{INCOMING_DIR}");
                 sweep_incoming(Path::new(&incoming), INCOMING_MAX_AGE);
                 let builder = services::Fs::default()
                     .root(&root)
@@ -181,6 +185,7 @@ impl Storage {
             op,
             backend: config.backend,
             access,
+            fs_root,
         })
     }
 
@@ -199,6 +204,34 @@ impl Storage {
             StorageBackend::Fs | StorageBackend::Memory => FS_WRITE_CHUNK,
         };
         Ok(self.op.writer_with(key).chunk(chunk).await?)
+    }
+
+    /// Stores a whole object that is already in memory (a small upload); nothing is visible
+    /// under `key` unless it succeeds, and a failure leaves nothing behind.
+    ///
+    /// On the filesystem this is one blocking task: a temporary file in `.incoming/`, written,
+    /// fsynced and renamed into place, as opendal's writer does, but opendal's fs writer runs
+    /// each of its nine steps (two directory creations, an existence check, open, write, flush,
+    /// fsync, rename, stat) as its own blocking-pool task. For a 4 KiB upload those hand-offs
+    /// between threads cost more CPU than the write itself (`tests/bench/cpu-RESULTS.md`).
+    /// Elsewhere it is opendal's one-shot write (one `PutObject` on S3).
+    pub async fn put(&self, key: &str, bytes: bytes::Bytes) -> Result<(), StorageError> {
+        let Some(root) = &self.fs_root else {
+            self.op.write(key, bytes).await?;
+            return Ok(());
+        };
+        let target = fs_object_path(root, key)?;
+        let incoming = root.join(INCOMING_DIR);
+        let written = tokio::task::spawn_blocking(move || write_file(&incoming, &target, &bytes))
+            .await
+            .map_err(|err| std::io::Error::other(format!("storage write task failed: {err}")));
+        written.and_then(|result| result).map_err(|err| {
+            StorageError::Unavailable(
+                opendal::Error::new(opendal::ErrorKind::Unexpected, "cannot write the object")
+                    .with_context("key", key)
+                    .set_source(err),
+            )
+        })
     }
 
     /// Size in bytes of the object under `key`.
@@ -261,6 +294,51 @@ impl Storage {
     pub async fn check(&self) -> Result<(), StorageError> {
         Ok(self.op.check().await?)
     }
+}
+
+/// Where the `fs` backend keeps files being written, under its root.
+const INCOMING_DIR: &str = ".incoming";
+
+/// The path of `key` under `root`; keys are relative paths of plain names (assetd makes them of
+/// ids), anything else is refused rather than resolved outside the root.
+fn fs_object_path(root: &Path, key: &str) -> Result<PathBuf, StorageError> {
+    let plain = !key.is_empty()
+        && key
+            .split('/')
+            .all(|part| !part.is_empty() && part != "." && part != "..");
+    if !plain {
+        return Err(StorageError::Config(format!(
+            "object key {key:?} is not a relative path of plain names"
+        )));
+    }
+    Ok(root.join(key))
+}
+
+/// Writes `bytes` to a new file in `incoming`, fsyncs it and renames it to `target` (creating
+/// `target`'s directory); on any failure the temporary file is removed.
+fn write_file(incoming: &Path, target: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let name = target.file_name().unwrap_or_default().to_string_lossy();
+    let temp = incoming.join(format!("{name}.{}", uuid::Uuid::new_v4().simple()));
+    let result = (|| {
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let mut file = match std::fs::File::create_new(&temp) {
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(incoming)?;
+                std::fs::File::create_new(&temp)?
+            }
+            opened => opened?,
+        };
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temp, target)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
 }
 
 /// Half-written files older than this are left over from a crash (no upload runs that long).
