@@ -6,7 +6,11 @@
 //! pipeline_load burst URL KEY DATABASE_URL FILE COUNT CONCURRENCY [PID ...]
 //! pipeline_load rate  URL KEY DATABASE_URL FILE RATE SECONDS      [PID ...]
 //! pipeline_load idle  URL KEY DATABASE_URL FILE COUNT GAP_MS      [PID ...]
+//! pipeline_load send  URL KEY DATABASE_URL FILE COUNT CONCURRENCY [PID ...]
 //! ```
+//!
+//! `send` is `burst` without waiting for the probes: the CPU figures end at the last 201, for
+//! measuring the upload edge alone (with no prober running).
 //!
 //! Prints one JSON object: uploads/s, probes/s, the lag from the last 201 to the last `ready`,
 //! 201-to-ready percentiles (the row's `updated_at`, written when the probe result is recorded,
@@ -151,7 +155,7 @@ async fn main() -> anyhow::Result<()> {
     let first_micros = now_micros();
     match mode.as_str() {
         // COUNT uploads from CONCURRENCY clients, each sending its next one as soon as it has an answer.
-        "burst" => {
+        "burst" | "send" => {
             let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
             let mut clients = Vec::new();
             for _ in 0..m.max(1) {
@@ -218,7 +222,7 @@ async fn main() -> anyhow::Result<()> {
 
     // Wait (at most 10 minutes) until nothing is pending any more.
     let drain_deadline = Instant::now() + Duration::from_secs(600);
-    while pending(&db).await? > 0 && Instant::now() < drain_deadline {
+    while mode != "send" && pending(&db).await? > 0 && Instant::now() < drain_deadline {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     sampling.abort();
