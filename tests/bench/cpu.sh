@@ -72,10 +72,11 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# Below Linux's ephemeral range (32768-60999), so no client socket of the load holds it.
 free_port() {
     local p
     for _ in $(seq 200); do
-        p=$((20000 + RANDOM % 40000))
+        p=$((10000 + RANDOM % 22000))
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
     done
     die "no free port found"
@@ -122,7 +123,7 @@ run_phase() {
         *-sqlite) db_url="sqlite://$dir/assetd.db" ;;
         *-postgres)
             local db="assetd_cpu_$$_${label}_$rep"
-            psql -h 127.0.0.1 -U root -d test -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
+            PGOPTIONS=--client-min-messages=warning psql -h 127.0.0.1 -U root -d test -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
             DBS+=("$db")
             db_url="postgres://root@127.0.0.1:5432/$db"
             ;;

@@ -101,10 +101,11 @@ ctxsw_snapshot() { # PID -> "tid switches" per live thread (voluntary + involunt
 ctxsw_delta() { awk 'NR == FNR { b[$1] = $2; next } { d += $2 - (($1 in b) ? b[$1] : 0) } END { print d + 0 }' "$1" "$2"; }
 wchar() { local k v; while IFS=': ' read -r k v; do [[ $k == wchar ]] && { echo "$v"; return; }; done <"/proc/$1/io"; }
 
+# Below Linux's ephemeral range (32768-60999), so no client socket holds it.
 free_port() {
     local p
     for _ in $(seq 200); do
-        p=$((20000 + RANDOM % 40000))
+        p=$((10000 + RANDOM % 22000))
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
     done
     die "no free port found"

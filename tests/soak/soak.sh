@@ -57,10 +57,11 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# Below Linux's ephemeral range (32768-60999), so no client socket holds it.
 free_port() {
     local p
     for _ in $(seq 200); do
-        p=$((20000 + RANDOM % 40000))
+        p=$((10000 + RANDOM % 22000))
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
     done
     die "no free port found"
