@@ -400,7 +400,11 @@ async fn store_whole(
         return Err(incomplete(size, Some(expected)));
     }
     let sha256 = hex::encode(Sha256::digest(&body));
-    state.storage.put(key, body).await.map_err(storage_error)?;
+    if let Err(err) = state.storage.put(key, body).await {
+        // As with a streamed close: the write may have landed with its answer lost.
+        crate::cleanup::delete_object(&state.storage, key.to_owned()).await;
+        return Err(storage_error(err));
+    }
     Ok((size, sha256))
 }
 
