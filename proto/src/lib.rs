@@ -87,6 +87,34 @@ pub mod catalog {
     }
 }
 
+/// The wire enum of asset kinds and [`assetd_media::Kind`], the one definition of them.
+mod kinds {
+    use assetd_media::Kind;
+
+    use crate::catalog::v1::AssetKind;
+
+    impl From<Kind> for AssetKind {
+        fn from(kind: Kind) -> Self {
+            match kind {
+                Kind::Image => AssetKind::Image,
+                Kind::Gif => AssetKind::Gif,
+                Kind::Video => AssetKind::Video,
+                Kind::Audio => AssetKind::Audio,
+                Kind::Caption => AssetKind::Caption,
+            }
+        }
+    }
+
+    impl AssetKind {
+        /// The kind, or `None` when unspecified.
+        pub fn media_kind(self) -> Option<Kind> {
+            Kind::ALL
+                .into_iter()
+                .find(|kind| AssetKind::from(*kind) == self)
+        }
+    }
+}
+
 pub mod gateway {
     pub mod v1 {
         tonic::include_proto!("assetd.gateway.v1");

@@ -35,7 +35,7 @@ for tool in ffmpeg:ffmpeg identify:imagemagick; do
 done
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
     cargo build --release --locked -q -p assetd --bin assetd
-    cargo build --release --locked -q -p assetd-prober --example probe_file
+    cargo build --release --locked -q -p assetd-media --example probe_file
 fi
 bin=target/release/assetd
 probe=target/release/examples/probe_file

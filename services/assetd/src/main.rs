@@ -15,7 +15,7 @@ use assetd_platform::{
     storage::StorageConfig,
     telemetry,
 };
-use assetd_prober::worker::ProberConfig;
+use assetd_prober::ProberConfig;
 use assetd_proto::catalog::v1::{ReprobeRequest, reprobe_request::Target};
 
 /// assetd: an asset-upload service speaking the Indream Open API for uploads, assets and projects.

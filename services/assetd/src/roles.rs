@@ -16,7 +16,7 @@ use assetd_platform::{
     shutdown,
     storage::{Storage, StorageConfig},
 };
-use assetd_prober::worker::ProberConfig;
+use assetd_prober::ProberConfig;
 use assetd_proto::catalog::{CatalogClient, v1::ReprobeRequest};
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::{net::TcpListener, task::JoinSet};
@@ -270,7 +270,7 @@ pub async fn serve(
         &shutdown,
     )
     .await?;
-    edge.spawn(assetd_prober::worker::run(
+    edge.spawn(assetd_prober::run(
         prober,
         amqp,
         client,
@@ -397,7 +397,7 @@ pub async fn prober(
         &mut admin_tasks,
     )
     .await?;
-    work.spawn(assetd_prober::worker::run(
+    work.spawn(assetd_prober::run(
         prober,
         amqp,
         catalog_client(&catalog_url, &service_token)?,

@@ -1,5 +1,6 @@
 //! The assets table: recording uploaded objects (with their project binding), reading, deleting and probe results.
 
+use assetd_media::Kind;
 use assetd_proto::{catalog::v1 as pb, context::TraceContext};
 use sqlx::{Row, any::AnyRow};
 
@@ -33,27 +34,13 @@ pub struct NewAsset {
 }
 
 fn kind_to_sql(kind: pb::AssetKind) -> Result<&'static str> {
-    Ok(match kind {
-        pb::AssetKind::Image => "IMAGE",
-        pb::AssetKind::Gif => "GIF",
-        pb::AssetKind::Video => "VIDEO",
-        pb::AssetKind::Audio => "AUDIO",
-        pb::AssetKind::Caption => "CAPTION",
-        pb::AssetKind::Unspecified => {
-            return Err(Error::InvalidArgument("the asset kind is required".into()));
-        }
-    })
+    kind.media_kind()
+        .map(Kind::as_str)
+        .ok_or_else(|| Error::InvalidArgument("the asset kind is required".into()))
 }
 
 fn kind_from_sql(kind: &str) -> pb::AssetKind {
-    match kind {
-        "IMAGE" => pb::AssetKind::Image,
-        "GIF" => pb::AssetKind::Gif,
-        "VIDEO" => pb::AssetKind::Video,
-        "AUDIO" => pb::AssetKind::Audio,
-        "CAPTION" => pb::AssetKind::Caption,
-        _ => pb::AssetKind::Unspecified,
-    }
+    Kind::parse(kind).map_or(pb::AssetKind::Unspecified, pb::AssetKind::from)
 }
 
 fn status_from_sql(status: &str) -> pb::ProbeStatus {

@@ -40,14 +40,8 @@ pub struct AssetBody {
 }
 
 pub fn kind_name(kind: AssetKind) -> &'static str {
-    match kind {
-        AssetKind::Image => "IMAGE",
-        AssetKind::Gif => "GIF",
-        AssetKind::Video => "VIDEO",
-        AssetKind::Audio => "AUDIO",
-        AssetKind::Caption => "CAPTION",
-        AssetKind::Unspecified => "UNSPECIFIED",
-    }
+    kind.media_kind()
+        .map_or("UNSPECIFIED", assetd_media::Kind::as_str)
 }
 
 fn status_name(status: ProbeStatus) -> &'static str {

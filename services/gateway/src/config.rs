@@ -3,7 +3,7 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use assetd_proto::catalog::v1::AssetKind;
+use assetd_media::Kind;
 
 const MIB: u64 = 1024 * 1024;
 
@@ -156,13 +156,12 @@ pub struct UploadLimits {
 
 impl UploadLimits {
     /// The limit for a kind, with the words the error message uses for it.
-    pub fn for_kind(&self, kind: AssetKind) -> (u64, &'static str) {
+    pub fn for_kind(&self, kind: Kind) -> (u64, &'static str) {
         match kind {
-            AssetKind::Image | AssetKind::Gif => (self.image_max_bytes, "images"),
-            AssetKind::Video => (self.video_max_bytes, "videos"),
-            AssetKind::Audio => (self.audio_max_bytes, "audio files"),
-            AssetKind::Caption => (self.caption_max_bytes, "captions"),
-            AssetKind::Unspecified => (self.largest(), "any upload"),
+            Kind::Image | Kind::Gif => (self.image_max_bytes, "images"),
+            Kind::Video => (self.video_max_bytes, "videos"),
+            Kind::Audio => (self.audio_max_bytes, "audio files"),
+            Kind::Caption => (self.caption_max_bytes, "captions"),
         }
     }
 

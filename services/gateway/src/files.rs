@@ -9,13 +9,15 @@ use axum::{
 };
 use uuid::Uuid;
 
-use crate::{app::AppState, problem::ApiError, sniff};
+use assetd_media::format::{self, Format};
+
+use crate::{app::AppState, problem::ApiError};
 
 /// The `Content-Security-Policy` of served files: a sandbox with nothing allowed to load.
 pub const FILES_CSP: &str = "sandbox; default-src 'none'";
 
 /// Keys are `assets/{account uuid}/{asset uuid}.{ext}`; nothing else is served.
-fn valid_key(key: &str) -> Option<sniff::Format> {
+fn valid_key(key: &str) -> Option<&'static Format> {
     let mut parts = key.split('/');
     let (Some("assets"), Some(account), Some(file), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -25,7 +27,7 @@ fn valid_key(key: &str) -> Option<sniff::Format> {
     let (asset, ext) = file.split_once('.')?;
     Uuid::parse_str(account).ok()?;
     Uuid::parse_str(asset).ok()?;
-    sniff::format_for_ext(ext)
+    format::by_ext(ext)
 }
 
 /// Parses a single `bytes=` range against an object of `size` bytes; `Ok(None)` means the whole object.

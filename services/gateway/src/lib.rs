@@ -21,7 +21,6 @@ mod project_assets;
 mod projects;
 mod rfc3339;
 mod routes;
-pub mod sniff;
 mod upload;
 
 pub use admission::Admission;

@@ -1,6 +1,7 @@
 //! `POST /v1/uploads`: checks the headers, sniffs the first bytes, streams the body into storage
 //! while hashing it, then records the asset through the catalog. Any failure removes what was written.
 
+use assetd_media::format;
 use assetd_platform::storage::StorageError;
 use assetd_proto::catalog::v1::{CreateAssetRequest, GetProjectRequest};
 use assetd_proto::context::REQUEST_ID;
@@ -23,7 +24,6 @@ use crate::{
     auth::Account,
     catalog_client,
     problem::ApiError,
-    sniff,
 };
 
 /// Longest accepted `x-file-name`, in characters.
@@ -294,7 +294,7 @@ async fn store_stream(
     // 1. Enough leading bytes to tell the format, and no more.
     let mut prefix = BytesMut::new();
     let mut ended = false;
-    while prefix.len() < sniff::SNIFF_LEN {
+    while prefix.len() < format::SNIFF_LEN {
         match stream.next().await {
             Some(Ok(chunk)) => prefix.extend_from_slice(&chunk),
             Some(Err(cut)) => {
@@ -314,7 +314,7 @@ async fn store_stream(
     if prefix.is_empty() {
         return Err(ApiError::BodyEmpty);
     }
-    let format = sniff::sniff(&prefix).ok_or(ApiError::TypeUnsupported)?;
+    let format = format::sniff_prefix(&prefix).ok_or(ApiError::TypeUnsupported)?;
     let (limit, what) = state.limits.for_kind(format.kind);
     let too_large = ApiError::TooLarge {
         what,
@@ -346,7 +346,7 @@ async fn store_stream(
     let request = CreateAssetRequest {
         account_id,
         asset_id,
-        kind: format.kind.into(),
+        kind: assetd_proto::catalog::v1::AssetKind::from(format.kind).into(),
         source: "UPLOAD".to_owned(),
         filename: upload.filename,
         mimetype: format.mime.to_owned(),

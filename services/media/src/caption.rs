@@ -1,8 +1,6 @@
-//! Caption detection (SRT, ASS, LRC) from the first lines of text, as the gateway sniffs them.
+//! Caption detection (SRT, ASS, LRC) from the first lines of text (the sniffer's last resort:
+//! captions have no magic number).
 //! Captions have no dimensions or duration: the probe only confirms the format.
-
-/// How many leading bytes the detector reads.
-pub const SNIFF_LEN: u64 = 8 * 1024;
 
 /// `srt`, `ass` or `lrc` when the text's first lines follow that format.
 pub fn detect(prefix: &[u8]) -> Option<&'static str> {

@@ -6,7 +6,7 @@ use assetd_platform::{grpc_error, storage::Storage};
 use assetd_proto::catalog::{
     CatalogClient,
     v1::{
-        self as pb, AssetKind, GetAssetForProbeRequest, ProbeStatus, RecordProbeResultRequest,
+        self as pb, GetAssetForProbeRequest, ProbeStatus, RecordProbeResultRequest,
         record_probe_result_request,
     },
 };
@@ -21,7 +21,7 @@ fn now_micros() -> i64 {
 }
 
 use super::{ProberConfig, storage_source::StorageSource};
-use crate::{Kind, ProbeError, Probed};
+use assetd_media::{Kind, ProbeError, Probed};
 
 /// How a job ended, which tells the queue what to do with it.
 #[derive(Debug, PartialEq)]
@@ -54,17 +54,6 @@ struct Inner {
     config: ProberConfig,
     catalog: CatalogClient,
     storage: Storage,
-}
-
-fn kind_of(kind: AssetKind) -> Option<Kind> {
-    Some(match kind {
-        AssetKind::Image => Kind::Image,
-        AssetKind::Gif => Kind::Gif,
-        AssetKind::Video => Kind::Video,
-        AssetKind::Audio => Kind::Audio,
-        AssetKind::Caption => Kind::Caption,
-        AssetKind::Unspecified => return None,
-    })
 }
 
 fn catalog_transient(what: &str, status: &tonic::Status) -> Outcome {
@@ -115,7 +104,7 @@ impl Worker {
             tracing::info!(asset_id, status = ?asset.probe_status(), "asset already probed; dropping the job");
             return Outcome::Nothing;
         }
-        let Some(kind) = kind_of(asset.kind()) else {
+        let Some(kind) = asset.kind().media_kind() else {
             return self
                 .record(
                     asset_id,
@@ -175,7 +164,7 @@ impl Worker {
         };
         let budget = self.inner.config.budget();
         // Parsing is blocking work: keep it off the async threads.
-        tokio::task::spawn_blocking(move || crate::probe(&source, kind, &budget))
+        tokio::task::spawn_blocking(move || assetd_media::probe(&source, kind, &budget))
             .await
             .unwrap_or_else(|err| Err(ProbeError::Malformed(format!("the probe crashed: {err}"))))
     }

@@ -4,7 +4,7 @@
 //! with an ID3v1 tag where real files have one, still probes to the same result. Fragmented MP4
 //! and live WebM (unknown sizes) are covered by synthetic variants.
 
-use assetd_prober::{Budget, Kind, MemSource, ProbeError, Probed, probe};
+use assetd_media::{Budget, Kind, MemSource, ProbeError, Probed, probe};
 
 mod common;
 use common::{fixture, media_dir};
@@ -20,13 +20,8 @@ fn media() -> Vec<(String, Kind)> {
         .expect("an array")
         .iter()
         .filter_map(|entry| {
-            let kind = match entry["kind"].as_str().expect("kind") {
-                "IMAGE" => Kind::Image,
-                "GIF" => Kind::Gif,
-                "VIDEO" => Kind::Video,
-                "AUDIO" => Kind::Audio,
-                _ => return None,
-            };
+            let kind = Kind::parse(entry["kind"].as_str().expect("kind"))
+                .filter(|kind| *kind != Kind::Caption)?;
             Some((entry["file"].as_str().expect("file").to_owned(), kind))
         })
         .collect()

@@ -1,4 +1,4 @@
-//! What the prober's test binaries share: the media fixtures and variants made from them.
+//! What the media crate's test binaries share: the media fixtures and variants made from them.
 // Each test binary compiles this module on its own and uses only part of it.
 #![allow(dead_code)]
 

@@ -6,7 +6,7 @@ pub enum ProbeError {
     /// The file cannot be parsed (truncated, garbage, missing a required part).
     #[error("malformed: {0}")]
     Malformed(String),
-    /// The format (or this variant of it) is not one the prober handles.
+    /// The format (or this variant of it) is not one assetd probes.
     #[error("unsupported: {0}")]
     Unsupported(String),
     /// Finding the answer would read more bytes, or take longer, than the budget allows.

@@ -1,24 +1,48 @@
-//! The prober against the real-encoder corpus in tests/fixtures/media (see make.sh there), plus
+//! The media probes against the real-encoder corpus in tests/fixtures/media (see make.sh there), plus
 //! malformed input, a huge moov-at-end movie and budget exhaustion.
 
 use std::io;
 use std::time::Duration;
 
-use assetd_prober::{
-    Budget, FileSource, Kind, MemSource, ProbeError, Source, probe, probe_with_stats,
+use assetd_media::{
+    Budget, FileSource, Kind, MemSource, ProbeError, Reader, Source, format, probe,
+    probe_with_stats,
 };
 
 mod common;
 use common::media_dir;
 
 fn kind(name: &str) -> Kind {
-    match name {
-        "IMAGE" => Kind::Image,
-        "GIF" => Kind::Gif,
-        "VIDEO" => Kind::Video,
-        "AUDIO" => Kind::Audio,
-        "CAPTION" => Kind::Caption,
-        other => panic!("unknown kind {other}"),
+    Kind::parse(name).unwrap_or_else(|| panic!("unknown kind {name}"))
+}
+
+/// The gateway decides a format from an upload's first [`format::SNIFF_LEN`] bytes, the prober
+/// from the whole stored object: both must land on the same row, of the fixture's kind, whose
+/// extension is the fixture's own.
+#[test]
+fn the_prefix_and_the_whole_file_sniff_the_same() {
+    let expected: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(media_dir().join("expected.json")).expect("expected.json"),
+    )
+    .expect("valid json");
+    for entry in expected.as_array().expect("an array") {
+        let file = entry["file"].as_str().expect("file");
+        let bytes = std::fs::read(media_dir().join(file)).expect("fixture reads");
+        let prefix = &bytes[..bytes.len().min(format::SNIFF_LEN)];
+        let from_prefix = format::sniff_prefix(prefix).unwrap_or_else(|| panic!("{file}: refused"));
+        let source = MemSource::new(bytes.clone());
+        let mut reader = Reader::new(&source, &Budget::default());
+        let whole = format::sniff(&mut reader)
+            .expect("sniffs")
+            .expect("a format");
+        assert_eq!(from_prefix, whole, "{file}");
+        assert_eq!(
+            whole.kind,
+            kind(entry["kind"].as_str().expect("kind")),
+            "{file}"
+        );
+        let ext = file.rsplit('.').next().expect("an extension");
+        assert_eq!(whole.ext, ext, "{file}: sniffed as {}", whole.name);
     }
 }
 

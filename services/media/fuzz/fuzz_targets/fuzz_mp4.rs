@@ -1,7 +1,7 @@
 //! Fuzzes `probe` with Kind::Video over in-memory bytes, put behind an ftyp box unless it has one, so the ISO-BMFF walker is what gets fuzzed.
 #![no_main]
 
-use assetd_prober::{Budget, Kind, MemSource, probe};
+use assetd_media::{Budget, Kind, MemSource, probe};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -5,18 +5,14 @@
 
 use std::time::Instant;
 
-use assetd_prober::{Budget, FileSource, Kind, probe_with_stats};
+use assetd_media::{Budget, FileSource, Kind, probe_with_stats};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let kind = match args.next().as_deref() {
-        Some("image") => Kind::Image,
-        Some("gif") => Kind::Gif,
-        Some("video") => Kind::Video,
-        Some("audio") => Kind::Audio,
-        Some("caption") => Kind::Caption,
-        _ => return Err("usage: probe_file KIND PATH [REPEAT]".into()),
-    };
+    let kind = args
+        .next()
+        .and_then(|name| Kind::parse(&name.to_uppercase()))
+        .ok_or("usage: probe_file KIND PATH [REPEAT]")?;
     let path = args.next().ok_or("usage: probe_file KIND PATH [REPEAT]")?;
     let repeat: u32 = args
         .next()

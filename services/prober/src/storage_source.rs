@@ -1,4 +1,4 @@
-//! A [`Source`](crate::Source) over an object in storage: each read is one ranged GET, bridged to
+//! A [`Source`](assetd_media::Source) over an object in storage: each read is one ranged GET, bridged to
 //! the blocking parsers by blocking on the async runtime from a blocking thread.
 
 use std::io;
@@ -14,7 +14,7 @@ pub struct StorageSource {
     pub runtime: Handle,
 }
 
-impl crate::Source for StorageSource {
+impl assetd_media::Source for StorageSource {
     fn len(&self) -> u64 {
         self.size
     }

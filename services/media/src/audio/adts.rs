@@ -5,9 +5,9 @@
 
 use crate::audio::{FrameScan, SCAN_MARGIN, audio_end, last_frame_fits, mp3::skip_id3v2};
 use crate::error::{ProbeError, malformed};
+use crate::format::is_adts;
 use crate::probe::Probed;
 use crate::reader::Reader;
-use crate::sniff::is_adts;
 
 const RATES: [u64; 13] = [
     96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350,

@@ -1,7 +1,7 @@
 //! Fuzzes `probe` with Kind::Image over in-memory bytes (any image format; the corpus seeds it with real files).
 #![no_main]
 
-use assetd_prober::{Budget, Kind, MemSource, probe};
+use assetd_media::{Budget, Kind, MemSource, probe};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

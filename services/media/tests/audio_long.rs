@@ -7,7 +7,7 @@
 use std::io;
 use std::time::Duration;
 
-use assetd_prober::{Budget, Kind, MemSource, ProbeError, Source, probe, probe_with_stats};
+use assetd_media::{Budget, Kind, MemSource, ProbeError, Source, probe, probe_with_stats};
 
 const TEN_MINUTES: f64 = 600.0;
 const RATE: u64 = 44_100;
