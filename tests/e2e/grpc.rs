@@ -19,7 +19,7 @@ use assetd_proto::{
 };
 use assetd_tests::{
     Assetd, Engine, Options, Proxy, Role, ScratchDir, TestDb, TestStorage, assetd_binary, cli,
-    fixture, logged_addr,
+    fixture,
 };
 use reqwest::StatusCode;
 use sha2::{Digest, Sha256};
@@ -597,7 +597,7 @@ impl Cluster {
         args.extend(storage.args());
         let log = scratch.path().join("gateway.log");
         let gateway = Role::start(&args, &log, true).await;
-        let gateway_grpc = logged_addr(&log, "gateway gRPC listening").await;
+        let gateway_grpc = gateway.addresses.url("gateway_grpc").expect("gateway gRPC");
         Some(Self {
             scratch,
             db,

@@ -165,14 +165,12 @@ async fn readiness_follows_the_catalog() {
         .expect("sqlite");
     let gateway_log = split.scratch.path().join("gateway.log");
     let catalog_log = split.scratch.path().join("catalog.log");
-    let gateway_ready = format!(
-        "{}/readyz",
-        assetd_tests::admin_url(&gateway_log).expect("admin")
-    );
-    let catalog_ready = format!(
-        "{}/readyz",
-        assetd_tests::admin_url(&catalog_log).expect("admin")
-    );
+    let admin = |log| async move {
+        let addresses = assetd_tests::Addresses::of(log).await.expect("addresses");
+        addresses.url("admin").expect("admin")
+    };
+    let gateway_ready = format!("{}/readyz", admin(&gateway_log).await);
+    let catalog_ready = format!("{}/readyz", admin(&catalog_log).await);
     wait_status(&catalog_ready, StatusCode::OK, Duration::from_secs(10)).await;
     wait_status(&gateway_ready, StatusCode::OK, Duration::from_secs(10)).await;
 

@@ -513,6 +513,7 @@ pub struct Assetd {
     child: Child,
     pub http: String,
     pub grpc: String,
+    pub addresses: Addresses,
     pub db: TestDb,
     pub storage: TestStorage,
     log: PathBuf,
@@ -548,13 +549,12 @@ impl Assetd {
         args.extend(options.extra_args);
         let log = scratch.path().join("assetd.log");
         let child = spawn(&args, &log);
-        let (http, grpc) = wait_for_addrs(&log, true, true)
-            .await
-            .expect("assetd serve starts");
+        let addresses = Addresses::of(&log).await.expect("assetd serve starts");
         Some(Self {
             child,
-            http: http.unwrap_or_default(),
-            grpc: grpc.unwrap_or_default(),
+            http: addresses.expect_url("http"),
+            grpc: addresses.expect_url("catalog_grpc"),
+            addresses,
             db,
             storage,
             log,
@@ -601,12 +601,12 @@ impl Assetd {
     }
 
     pub fn admin(&self) -> String {
-        admin_url(&self.log).expect("admin listener address in the log")
+        self.addresses.expect_url("admin")
     }
 
-    /// The gateway's gRPC URL (streaming uploads), from its "gateway gRPC listening" line.
+    /// The gateway's gRPC URL (streaming uploads).
     pub async fn gateway_grpc(&self) -> String {
-        logged_addr(&self.log, "gateway gRPC listening").await
+        self.addresses.expect_url("gateway_grpc")
     }
 
     pub fn log(&self) -> String {
@@ -669,7 +669,9 @@ impl Drop for Assetd {
 #[derive(Debug)]
 pub struct Role {
     child: Child,
+    /// The role's main listener: the HTTP API of a gateway, the gRPC of a catalog.
     pub addr: String,
+    pub addresses: Addresses,
 }
 
 impl Role {
@@ -678,19 +680,20 @@ impl Role {
         Self {
             child: spawn(args, log),
             addr: String::new(),
+            addresses: Addresses::default(),
         }
     }
 
+    /// Starts a role and waits until it has bound its listeners; `http` picks the gateway's
+    /// HTTP API as [`Role::addr`], else the catalog's gRPC.
     pub async fn start(args: &[String], log: &Path, http: bool) -> Self {
         let child = spawn(args, log);
-        let (h, g) = wait_for_addrs(log, http, !http).await.expect("role starts");
+        let addresses = Addresses::of(log).await.expect("role starts");
+        let addr = addresses.expect_url(if http { "http" } else { "catalog_grpc" });
         Self {
             child,
-            addr: if http {
-                h.unwrap_or_default()
-            } else {
-                g.unwrap_or_default()
-            },
+            addr,
+            addresses,
         }
     }
 
@@ -720,6 +723,8 @@ fn spawn(args: &[String], log: &Path) -> Child {
     Command::new(assetd_binary())
         .args(args)
         .args(["--admin-addr", "127.0.0.1:0"])
+        .arg("--addresses-file")
+        .arg(addresses_file(log))
         .args(["--log-format", "json"])
         // Gateways (and `serve`) also listen for gRPC: on a free port unless a test says otherwise.
         .env("ASSETD_GATEWAY_GRPC_ADDR", "127.0.0.1:0")
@@ -753,78 +758,46 @@ pub fn cli(args: &[&str]) -> String {
         .to_owned()
 }
 
-/// Waits for the "listening" log lines and returns (http URL, grpc URL).
-async fn wait_for_addrs(
-    log: &Path,
-    http: bool,
-    grpc: bool,
-) -> anyhow::Result<(Option<String>, Option<String>)> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let text = std::fs::read_to_string(log).unwrap_or_default();
-        let mut http_addr = None;
-        let mut grpc_addr = None;
-        for line in text.lines() {
-            let Ok(value) = serde_json::from_str::<serde_json::Value>(line) else {
-                continue;
-            };
-            let addr = value
-                .get("addr")
-                .and_then(|a| a.as_str())
-                .map(|a| format!("http://{a}"));
-            match value.get("message").and_then(|m| m.as_str()) {
-                Some("gateway HTTP listening") => http_addr = addr,
-                Some("catalog gRPC listening") => grpc_addr = addr,
-                _ => {}
+/// The listeners a role process bound, as it reports them in its `--addresses-file` (one JSON
+/// object, written whole once every listener is bound): `admin`, `http`, `gateway_grpc`,
+/// `catalog_grpc`, each `ip:port`.
+#[derive(Debug, Clone, Default)]
+pub struct Addresses(std::collections::BTreeMap<String, String>);
+
+impl Addresses {
+    /// The addresses of the process logging to `log` (its file sits beside the log), waiting up
+    /// to 60 s for the process to have bound them all.
+    pub async fn of(log: &Path) -> anyhow::Result<Self> {
+        let path = addresses_file(log);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                let map = serde_json::from_str(&text)
+                    .with_context(|| format!("{}: {text:?}", path.display()))?;
+                return Ok(Self(map));
             }
+            if Instant::now() > deadline {
+                let log = std::fs::read_to_string(log).unwrap_or_default();
+                bail!("assetd did not start within 60 s; its log:\n{log}");
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        if (!http || http_addr.is_some()) && (!grpc || grpc_addr.is_some()) {
-            return Ok((http_addr, grpc_addr));
-        }
-        if Instant::now() > deadline {
-            bail!("assetd did not start within 60 s; its log:\n{text}");
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+
+    /// `http://ip:port` of the listener `name`.
+    pub fn url(&self, name: &str) -> Option<String> {
+        self.0.get(name).map(|addr| format!("http://{addr}"))
+    }
+
+    fn expect_url(&self, name: &str) -> String {
+        self.url(name)
+            .unwrap_or_else(|| panic!("no {name:?} listener in {:?}", self.0))
     }
 }
 
-/// The `http://` URL in the `addr` field of the first log line whose message is `message` (for
-/// example "gateway gRPC listening"), waiting up to 60 s for it to appear.
-pub async fn logged_addr(log: &Path, message: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let text = std::fs::read_to_string(log).unwrap_or_default();
-        let found = text
-            .lines()
-            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-            .find_map(|value| {
-                if value.get("message")?.as_str()? != message {
-                    return None;
-                }
-                Some(format!("http://{}", value.get("addr")?.as_str()?))
-            });
-        if let Some(addr) = found {
-            return addr;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no {message:?} line within 60 s; the log:\n{text}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
-
-/// The admin listener's URL (`/livez`, `/readyz`, `/metrics`) of the process logging to `log`.
-pub fn admin_url(log: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(log).ok()?;
-    text.lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .find_map(|value| {
-            if value.get("message")?.as_str()? != "admin HTTP listening" {
-                return None;
-            }
-            Some(format!("http://{}", value.get("addr")?.as_str()?))
-        })
+/// Where the process logging to `log` reports its addresses.
+fn addresses_file(log: &Path) -> PathBuf {
+    log.with_extension("addresses.json")
 }
 
 /// The fixture file's bytes.

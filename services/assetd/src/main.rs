@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod process;
 mod roles;
 
 use assetd_catalog::{CatalogConfig, config::DatabaseConfig};

@@ -1,5 +1,7 @@
-//! Wires each role from its configuration: opens the database or storage, binds listeners, runs
-//! until SIGTERM, then drains in order (not ready first, then the edge, then the catalog).
+//! One builder per role: each opens what its role needs (database, storage, listeners), adds its
+//! readiness checks and, when started, spawns its tasks into the [`Process`]. The role commands
+//! assemble them: `serve` is the catalog, gateway and prober builders in one process, the
+//! gateway and the prober calling the catalog in-process.
 
 use std::time::Duration;
 
@@ -10,27 +12,312 @@ use assetd_catalog::{
 };
 use assetd_gateway::{Admission, AppState, GatewayConfig};
 use assetd_platform::{
-    admin::{self, AdminConfig, Check, Readiness},
+    admin::{AdminConfig, Check},
     amqp::{AmqpConfig, Topology},
     service_token::ServiceTokenConfig,
-    shutdown,
     storage::{Storage, StorageConfig},
 };
 use assetd_prober::ProberConfig;
 use assetd_proto::catalog::{CatalogClient, v1::ReprobeRequest};
 use metrics_exporter_prometheus::PrometheusHandle;
-use tokio::{net::TcpListener, task::JoinSet};
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
 
-type Tasks = JoinSet<anyhow::Result<()>>;
+use crate::process::Process;
 
-async fn bind(addr: std::net::SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr} for {what}"))
+/// Every role in one process; the gateway and the prober call the catalog's gRPC service
+/// in-process (its gRPC port still serves other callers).
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one config block per concern, as the command line parsed them"
+)]
+pub async fn serve(
+    catalog: CatalogConfig,
+    gateway: GatewayConfig,
+    storage: StorageConfig,
+    prober: ProberConfig,
+    amqp: AmqpConfig,
+    admin: AdminConfig,
+    service_token: ServiceTokenConfig,
+    metrics: PrometheusHandle,
+) -> anyhow::Result<()> {
+    let mut process = Process::new(admin, service_token, metrics);
+    let catalog = CatalogRole::build(&catalog, &amqp, Migrate::Yes, &mut process)
+        .await?
+        .start(&mut process);
+    let storage = open_storage(&storage, &mut process)?;
+    GatewayRole::build(&gateway, storage.clone(), catalog.clone(), &mut process)
+        .await?
+        .start(&mut process);
+    ProberRole::build(prober, amqp, storage, catalog).start(&mut process);
+    tracing::info!(
+        "assetd is up. Create an API key with: assetd keys create --account NAME \
+         (add --database-url if you changed it)"
+    );
+    process.run().await
+}
+
+pub async fn gateway(
+    gateway: GatewayConfig,
+    storage: StorageConfig,
+    catalog_url: String,
+    admin: AdminConfig,
+    service_token: ServiceTokenConfig,
+    metrics: PrometheusHandle,
+) -> anyhow::Result<()> {
+    let mut process = Process::new(admin, service_token, metrics);
+    let storage = open_storage(&storage, &mut process)?;
+    let catalog = remote_catalog(&catalog_url, &mut process)?;
+    GatewayRole::build(&gateway, storage, catalog, &mut process)
+        .await?
+        .start(&mut process);
+    process.run().await
+}
+
+pub async fn catalog(
+    catalog: CatalogConfig,
+    amqp: AmqpConfig,
+    admin: AdminConfig,
+    service_token: ServiceTokenConfig,
+    metrics: PrometheusHandle,
+) -> anyhow::Result<()> {
+    let mut process = Process::new(admin, service_token, metrics);
+    CatalogRole::build(&catalog, &amqp, Migrate::No, &mut process)
+        .await?
+        .start(&mut process);
+    process.run().await
+}
+
+pub async fn prober(
+    prober: ProberConfig,
+    amqp: AmqpConfig,
+    storage: StorageConfig,
+    catalog_url: String,
+    admin: AdminConfig,
+    service_token: ServiceTokenConfig,
+    metrics: PrometheusHandle,
+) -> anyhow::Result<()> {
+    let mut process = Process::new(admin, service_token, metrics);
+    let storage = open_storage(&storage, &mut process)?;
+    let catalog = remote_catalog(&catalog_url, &mut process)?;
+    ProberRole::build(prober, amqp, storage, catalog).start(&mut process);
+    process.run().await
+}
+
+/// Whether the catalog applies the migrations at start (`serve`, the embedded default) or
+/// expects `assetd migrate` to have run (the catalog role: one migration per deploy, not per pod).
+#[derive(PartialEq, Eq)]
+enum Migrate {
+    Yes,
+    No,
+}
+
+/// The catalog: its database, its gRPC server and, with RabbitMQ, the outbox relay. It runs in
+/// the process's core, so roles calling it in-process keep it while they drain.
+struct CatalogRole {
+    db: Db,
+    listener: TcpListener,
+    amqp: AmqpConfig,
+    idempotency_ttl: Duration,
+}
+
+impl CatalogRole {
+    async fn build(
+        config: &CatalogConfig,
+        amqp: &AmqpConfig,
+        migrate: Migrate,
+        process: &mut Process,
+    ) -> anyhow::Result<Self> {
+        let db = Db::connect(&config.database).await?;
+        if migrate == Migrate::Yes {
+            db.migrate().await.context("cannot migrate the database")?;
+        }
+        let listener = process
+            .bind(
+                "catalog_grpc",
+                config.catalog_grpc_addr,
+                "the catalog's gRPC",
+            )
+            .await?;
+        process.check(database_check(&db));
+        Ok(Self {
+            db,
+            listener,
+            amqp: amqp.clone(),
+            idempotency_ttl: Duration::from_secs(config.idempotency_key_ttl_secs),
+        })
+    }
+
+    /// Spawns the catalog; returns a client that calls it in the same process.
+    fn start(self, process: &mut Process) -> CatalogClient {
+        let Self {
+            db,
+            listener,
+            amqp,
+            idempotency_ttl,
+        } = self;
+        let stop = process.core_shutdown.clone();
+        let jobs_queued = JobsQueued::default();
+        let relay = amqp.amqp_url.map(|url| Relay {
+            db: db.clone(),
+            url,
+            topology: Topology::new(&amqp.amqp_prefix),
+            jobs_queued: jobs_queued.clone(),
+        });
+        let server = CatalogServer::new(
+            db.clone(),
+            jobs_queued,
+            process.readiness.clone(),
+            process.service_token.require(),
+            idempotency_ttl,
+            stop.clone(),
+        );
+        let local = server.local_client(process.service_token.client_token());
+        process.spawn_core(async move {
+            let relay = async {
+                if let Some(relay) = relay {
+                    relay.run(stop).await;
+                }
+            };
+            let (served, ()) = tokio::join!(server.serve(listener), relay);
+            db.close().await;
+            served
+        });
+        local
+    }
+}
+
+/// The HTTP gateway and its gRPC server (streaming uploads for internal callers); after SIGTERM,
+/// uploads still streaming when the grace period ends are cut.
+struct GatewayRole {
+    http: TcpListener,
+    grpc: TcpListener,
+    state: AppState,
+    edge: assetd_gateway::EdgeLimits,
+}
+
+impl GatewayRole {
+    async fn build(
+        config: &GatewayConfig,
+        storage: Storage,
+        catalog: CatalogClient,
+        process: &mut Process,
+    ) -> anyhow::Result<Self> {
+        let http = process
+            .bind("http", config.http_addr, "the HTTP API")
+            .await?;
+        let grpc = process
+            .bind(
+                "gateway_grpc",
+                config.gateway_grpc_addr,
+                "the gateway's gRPC",
+            )
+            .await?;
+        let public_url = match &config.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", http.local_addr()?),
+        };
+        let state = AppState {
+            catalog,
+            storage,
+            limits: config.limits,
+            admission: Admission::new(&config.admission),
+            public_url,
+            cut_uploads: cut_after_grace(
+                &process.shutdown,
+                Duration::from_secs(config.shutdown_grace_secs),
+            ),
+        };
+        Ok(Self {
+            http,
+            grpc,
+            state,
+            edge: config.edge.clone(),
+        })
+    }
+
+    fn start(self, process: &mut Process) {
+        process.spawn_work(assetd_gateway::grpc::serve(
+            self.grpc,
+            self.state.clone(),
+            process.readiness.clone(),
+            process.service_token.require(),
+            process.shutdown.clone(),
+        ));
+        process.spawn_work(assetd_gateway::serve(
+            self.http,
+            self.state,
+            self.edge,
+            process.shutdown.clone(),
+        ));
+    }
+}
+
+/// A token cancelled `grace` after `shutdown`: uploads still streaming then are cut.
+fn cut_after_grace(shutdown: &CancellationToken, grace: Duration) -> CancellationToken {
+    let cut = CancellationToken::new();
+    let (shutdown, cut_later) = (shutdown.clone(), cut.clone());
+    tokio::spawn(async move {
+        shutdown.cancelled().await;
+        tokio::time::sleep(grace).await;
+        cut_later.cancel();
+    });
+    cut
+}
+
+/// The probe worker, on RabbitMQ or the catalog's embedded queue.
+struct ProberRole {
+    config: ProberConfig,
+    amqp: AmqpConfig,
+    storage: Storage,
+    catalog: CatalogClient,
+}
+
+impl ProberRole {
+    fn build(
+        config: ProberConfig,
+        amqp: AmqpConfig,
+        storage: Storage,
+        catalog: CatalogClient,
+    ) -> Self {
+        Self {
+            config,
+            amqp,
+            storage,
+            catalog,
+        }
+    }
+
+    fn start(self, process: &mut Process) {
+        process.spawn_work(assetd_prober::run(
+            self.config,
+            self.amqp,
+            self.catalog,
+            self.storage,
+            process.shutdown.clone(),
+        ));
+    }
+}
+
+/// Opens the object storage and adds its readiness check.
+fn open_storage(config: &StorageConfig, process: &mut Process) -> anyhow::Result<Storage> {
+    let storage = Storage::open(config).context("cannot open object storage")?;
+    let checked = storage.clone();
+    process.check(Check::new("storage", move || {
+        let storage = checked.clone();
+        async move { storage.check().await.map_err(|err| format!("{err:?}")) }
+    }));
+    Ok(storage)
+}
+
+/// A client of a catalog in another process (sending the service token, when one is
+/// configured), whose gRPC health answering SERVING is a readiness check.
+fn remote_catalog(url: &str, process: &mut Process) -> anyhow::Result<CatalogClient> {
+    process.check(catalog_check(url)?);
+    catalog_client(url, &process.service_token)
 }
 
 /// A catalog client that sends the service token, when one is configured.
@@ -62,349 +349,12 @@ fn catalog_check(url: &str) -> anyhow::Result<Check> {
     }))
 }
 
-fn storage_check(storage: &Storage) -> Check {
-    let storage = storage.clone();
-    Check::new("storage", move || {
-        let storage = storage.clone();
-        async move { storage.check().await.map_err(|err| format!("{err:?}")) }
-    })
-}
-
 fn database_check(db: &Db) -> Check {
     let db = db.clone();
     Check::new("database", move || {
         let db = db.clone();
         async move { db.ping().await.map_err(|err| err.to_string()) }
     })
-}
-
-/// Starts the admin listener, the readiness checks and the drain trigger: on SIGTERM the role
-/// reports not-ready before anything else stops. Returns the token that stops the admin
-/// listener, to be cancelled last.
-async fn start_admin(
-    admin: &AdminConfig,
-    metrics: PrometheusHandle,
-    readiness: &Readiness,
-    checks: Vec<Check>,
-    shutdown: &CancellationToken,
-    tasks: &mut Tasks,
-) -> anyhow::Result<CancellationToken> {
-    let listener = bind(admin.admin_addr, "the admin endpoints").await?;
-    let stop_admin = CancellationToken::new();
-    readiness.spawn_checks(checks, stop_admin.clone());
-    {
-        let (readiness, shutdown) = (readiness.clone(), shutdown.clone());
-        tokio::spawn(async move {
-            shutdown.cancelled().await;
-            readiness.start_draining();
-        });
-    }
-    tasks.spawn(admin::serve(
-        listener,
-        readiness.clone(),
-        metrics,
-        stop_admin.clone(),
-    ));
-    Ok(stop_admin)
-}
-
-/// The HTTP gateway and its gRPC server (streaming uploads for internal callers); after SIGTERM,
-/// uploads still streaming when the grace period ends are cut.
-async fn spawn_gateway(
-    tasks: &mut Tasks,
-    gateway: &GatewayConfig,
-    storage: Storage,
-    catalog: CatalogClient,
-    service_token: &ServiceTokenConfig,
-    shutdown: &CancellationToken,
-) -> anyhow::Result<()> {
-    let listener = bind(gateway.http_addr, "the HTTP API").await?;
-    let grpc_listener = bind(gateway.gateway_grpc_addr, "the gateway's gRPC").await?;
-    let public_url = match &gateway.public_url {
-        Some(url) => url.trim_end_matches('/').to_owned(),
-        None => format!("http://{}", listener.local_addr()?),
-    };
-    let cut_uploads = CancellationToken::new();
-    {
-        let (shutdown, cut, grace) = (
-            shutdown.clone(),
-            cut_uploads.clone(),
-            Duration::from_secs(gateway.shutdown_grace_secs),
-        );
-        tokio::spawn(async move {
-            shutdown.cancelled().await;
-            tokio::time::sleep(grace).await;
-            cut.cancel();
-        });
-    }
-    let state = AppState {
-        catalog,
-        storage,
-        limits: gateway.limits,
-        admission: Admission::new(&gateway.admission),
-        public_url,
-        cut_uploads,
-    };
-    tasks.spawn(assetd_gateway::grpc::serve(
-        grpc_listener,
-        state.clone(),
-        service_token.require(),
-        shutdown.clone(),
-    ));
-    tasks.spawn(assetd_gateway::serve(
-        listener,
-        state,
-        gateway.edge.clone(),
-        shutdown.clone(),
-    ));
-    Ok(())
-}
-
-/// The catalog's gRPC server plus, with RabbitMQ configured, the outbox relay. Returns a client
-/// that calls this catalog in-process (for the roles `serve` runs beside it).
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the catalog's parts as each role built them, and its settings"
-)]
-fn spawn_catalog(
-    tasks: &mut Tasks,
-    listener: TcpListener,
-    db: Db,
-    amqp: &AmqpConfig,
-    readiness: &Readiness,
-    service_token: &ServiceTokenConfig,
-    idempotency_ttl: Duration,
-    shutdown: &CancellationToken,
-) -> CatalogClient {
-    let jobs_queued = JobsQueued::default();
-    if let Some(url) = &amqp.amqp_url {
-        let relay = Relay {
-            db: db.clone(),
-            url: url.clone(),
-            topology: Topology::new(&amqp.amqp_prefix),
-            jobs_queued: jobs_queued.clone(),
-        };
-        let shutdown = shutdown.clone();
-        tasks.spawn(async move {
-            relay.run(shutdown).await;
-            Ok(())
-        });
-    }
-    let server = CatalogServer::new(
-        db,
-        jobs_queued,
-        readiness.clone(),
-        service_token.require(),
-        idempotency_ttl,
-        shutdown.clone(),
-    );
-    let local = server.local_client(service_token.client_token());
-    tasks.spawn(server.serve(listener));
-    local
-}
-
-/// Waits for every task; the first failure stops the others.
-async fn join_all(mut tasks: Tasks, shutdown: &CancellationToken) -> anyhow::Result<()> {
-    let mut first_error = None;
-    while let Some(joined) = tasks.join_next().await {
-        let result = joined.context("a role task panicked").and_then(|r| r);
-        if let Err(err) = result {
-            tracing::error!(
-                error = format!("{err:#}"),
-                "a role failed; stopping the others"
-            );
-            shutdown.cancel();
-            first_error.get_or_insert(err);
-        }
-    }
-    first_error.map_or(Ok(()), Err)
-}
-
-/// Every role in one process; the gateway and the prober call the catalog's gRPC service
-/// in-process (its gRPC port still serves other callers).
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one config block per concern, as the command line parsed them"
-)]
-pub async fn serve(
-    catalog: CatalogConfig,
-    gateway: GatewayConfig,
-    storage: StorageConfig,
-    prober: ProberConfig,
-    amqp: AmqpConfig,
-    admin: AdminConfig,
-    service_token: ServiceTokenConfig,
-    metrics: PrometheusHandle,
-) -> anyhow::Result<()> {
-    let shutdown = shutdown::on_signal();
-    let db = Db::connect(&catalog.database).await?;
-    db.migrate().await.context("cannot migrate the database")?;
-    let storage = Storage::open(&storage).context("cannot open object storage")?;
-    let grpc_listener = bind(catalog.catalog_grpc_addr, "the catalog's gRPC").await?;
-
-    // The catalog (and the admin listener) stop last: the edge drains first and needs them meanwhile.
-    let core_shutdown = CancellationToken::new();
-    let readiness = Readiness::default();
-    let mut core = JoinSet::new();
-    let checks = vec![database_check(&db), storage_check(&storage)];
-    let stop_admin = start_admin(&admin, metrics, &readiness, checks, &shutdown, &mut core).await?;
-    // The gateway and the prober call the catalog in-process: no loopback socket per call.
-    let client = spawn_catalog(
-        &mut core,
-        grpc_listener,
-        db.clone(),
-        &amqp,
-        &readiness,
-        &service_token,
-        Duration::from_secs(catalog.idempotency_key_ttl_secs),
-        &core_shutdown,
-    );
-
-    let mut edge = JoinSet::new();
-    spawn_gateway(
-        &mut edge,
-        &gateway,
-        storage.clone(),
-        client.clone(),
-        &service_token,
-        &shutdown,
-    )
-    .await?;
-    edge.spawn(assetd_prober::run(
-        prober,
-        amqp,
-        client,
-        storage,
-        shutdown.clone(),
-    ));
-    tracing::info!(
-        "assetd is up. Create an API key with: assetd keys create --account NAME \
-         (add --database-url if you changed it)"
-    );
-    let edge_result = join_all(edge, &shutdown).await;
-    core_shutdown.cancel();
-    stop_admin.cancel();
-    let core_result = join_all(core, &core_shutdown).await;
-    db.close().await;
-    edge_result.and(core_result)
-}
-
-/// Runs one role's tasks, then stops its admin listener (which kept reporting not-ready while
-/// the role drained).
-async fn run_role(
-    work: Tasks,
-    mut admin: Tasks,
-    stop_admin: CancellationToken,
-    shutdown: &CancellationToken,
-) -> anyhow::Result<()> {
-    let result = join_all(work, shutdown).await;
-    stop_admin.cancel();
-    while admin.join_next().await.is_some() {}
-    result
-}
-
-pub async fn gateway(
-    gateway: GatewayConfig,
-    storage: StorageConfig,
-    catalog_url: String,
-    admin: AdminConfig,
-    service_token: ServiceTokenConfig,
-    metrics: PrometheusHandle,
-) -> anyhow::Result<()> {
-    let shutdown = shutdown::on_signal();
-    let storage = Storage::open(&storage).context("cannot open object storage")?;
-    let readiness = Readiness::default();
-    let (mut work, mut admin_tasks) = (JoinSet::new(), JoinSet::new());
-    let checks = vec![catalog_check(&catalog_url)?, storage_check(&storage)];
-    let stop_admin = start_admin(
-        &admin,
-        metrics,
-        &readiness,
-        checks,
-        &shutdown,
-        &mut admin_tasks,
-    )
-    .await?;
-    spawn_gateway(
-        &mut work,
-        &gateway,
-        storage,
-        catalog_client(&catalog_url, &service_token)?,
-        &service_token,
-        &shutdown,
-    )
-    .await?;
-    run_role(work, admin_tasks, stop_admin, &shutdown).await
-}
-
-pub async fn catalog(
-    catalog: CatalogConfig,
-    amqp: AmqpConfig,
-    admin: AdminConfig,
-    service_token: ServiceTokenConfig,
-    metrics: PrometheusHandle,
-) -> anyhow::Result<()> {
-    let shutdown = shutdown::on_signal();
-    let db = Db::connect(&catalog.database).await?;
-    let listener = bind(catalog.catalog_grpc_addr, "the catalog's gRPC").await?;
-    let readiness = Readiness::default();
-    let (mut work, mut admin_tasks) = (JoinSet::new(), JoinSet::new());
-    let checks = vec![database_check(&db)];
-    let stop_admin = start_admin(
-        &admin,
-        metrics,
-        &readiness,
-        checks,
-        &shutdown,
-        &mut admin_tasks,
-    )
-    .await?;
-    spawn_catalog(
-        &mut work,
-        listener,
-        db.clone(),
-        &amqp,
-        &readiness,
-        &service_token,
-        Duration::from_secs(catalog.idempotency_key_ttl_secs),
-        &shutdown,
-    );
-    let result = run_role(work, admin_tasks, stop_admin, &shutdown).await;
-    db.close().await;
-    result
-}
-
-pub async fn prober(
-    prober: ProberConfig,
-    amqp: AmqpConfig,
-    storage: StorageConfig,
-    catalog_url: String,
-    admin: AdminConfig,
-    service_token: ServiceTokenConfig,
-    metrics: PrometheusHandle,
-) -> anyhow::Result<()> {
-    let shutdown = shutdown::on_signal();
-    let storage = Storage::open(&storage).context("cannot open object storage")?;
-    let readiness = Readiness::default();
-    let (mut work, mut admin_tasks) = (JoinSet::new(), JoinSet::new());
-    let checks = vec![catalog_check(&catalog_url)?, storage_check(&storage)];
-    let stop_admin = start_admin(
-        &admin,
-        metrics,
-        &readiness,
-        checks,
-        &shutdown,
-        &mut admin_tasks,
-    )
-    .await?;
-    work.spawn(assetd_prober::run(
-        prober,
-        amqp,
-        catalog_client(&catalog_url, &service_token)?,
-        storage,
-        shutdown.clone(),
-    ));
-    run_role(work, admin_tasks, stop_admin, &shutdown).await
 }
 
 /// Queues new probes through the catalog's gRPC API; returns how many assets were queued.

@@ -1,16 +1,16 @@
-//! The catalog's gRPC server: the catalog service plus standard health (tied to readiness) and
-//! reflection, per-call metrics and request ids, draining on shutdown.
+//! The catalog's gRPC server: the catalog service and its background work, served on the role's
+//! gRPC server (health tied to readiness, reflection, per-call metrics, draining on shutdown).
 
 use std::time::Duration;
 
 use assetd_platform::{
-    admin::Readiness, grpc_metrics::GrpcMetricsLayer, service_token::RequireServiceToken,
+    admin::Readiness, grpc_metrics::GrpcMetricsLayer, grpc_server::GrpcServer,
+    service_token::RequireServiceToken,
 };
 use assetd_proto::catalog::{CatalogClient, v1::catalog_service_server::CatalogServiceServer};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tonic::{service::interceptor::InterceptedService, transport::server::TcpIncoming};
-use tonic_health::ServingStatus;
+use tonic::service::interceptor::InterceptedService;
 use tower::Layer;
 
 use crate::{
@@ -20,11 +20,6 @@ use crate::{
     service::Catalog,
     watch::ProbeEvents,
 };
-
-/// The health service name that stays SERVING while the process lives: use it for liveness probes.
-pub const LIVENESS_SERVICE: &str = "liveness";
-/// The full name of the catalog service, as gRPC health and reflection know it.
-pub const CATALOG_SERVICE: &str = "assetd.catalog.v1.CatalogService";
 
 /// The catalog's gRPC service with its interceptor (the service token), as the server and
 /// in-process clients call it.
@@ -75,75 +70,14 @@ impl CatalogServer {
         )
     }
 
-    /// Serves the catalog on `listener` until shutdown. Health `""` and the catalog service
-    /// follow readiness (database reachable, not draining); `liveness` is always SERVING. With a
-    /// service token configured, catalog calls need it; health and reflection never do.
+    /// Serves the catalog on `listener` until shutdown, on the role's [`GrpcServer`]: health
+    /// follows readiness (database reachable, not draining). With a service token configured,
+    /// catalog calls need it; health and reflection never do.
     pub async fn serve(self, listener: TcpListener) -> anyhow::Result<()> {
-        let Self {
-            service,
-            service_token,
-            readiness,
-            shutdown,
-        } = self;
-        let (health, health_service) = tonic_health::server::health_reporter();
-        health
-            .set_service_status(LIVENESS_SERVICE, ServingStatus::Serving)
-            .await;
-        let reflection = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(assetd_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            // The descriptor set also holds the gateway's service: list only what is served here.
-            .with_service_name(CATALOG_SERVICE)
-            .with_service_name("grpc.health.v1.Health")
-            .build_v1()?;
-
-        // Health follows readiness, re-read every second; NOT_SERVING as soon as draining starts.
-        let follow = {
-            let (health, readiness, shutdown) =
-                (health.clone(), readiness.clone(), shutdown.clone());
-            tokio::spawn(async move {
-                let mut last = None;
-                loop {
-                    let status = if readiness.status().is_ok() {
-                        ServingStatus::Serving
-                    } else {
-                        ServingStatus::NotServing
-                    };
-                    if last != Some(status) {
-                        health.set_service_status("", status).await;
-                        health.set_service_status(CATALOG_SERVICE, status).await;
-                        last = Some(status);
-                    }
-                    tokio::select! {
-                        () = shutdown.cancelled() => {
-                            health.set_service_status("", ServingStatus::NotServing).await;
-                            health.set_service_status(CATALOG_SERVICE, ServingStatus::NotServing).await;
-                            break;
-                        }
-                        () = tokio::time::sleep(Duration::from_secs(1)) => {}
-                    }
-                }
-            })
-        };
-
-        let addr = listener.local_addr()?;
-        service_token.warn_if_open(addr, "catalog");
-        tracing::info!(%addr, "catalog gRPC listening");
-        tonic::transport::Server::builder()
-            .layer(GrpcMetricsLayer)
-            .add_service(health_service)
-            .add_service(reflection)
-            .add_service(service)
-            .serve_with_incoming_shutdown(
-                // Without TCP_NODELAY on accepted sockets, Nagle holds each answer's last frames
-                // until the caller's delayed ACK (40 ms): every remote call took that long.
-                TcpIncoming::from(listener).with_nodelay(Some(true)),
-                shutdown.cancelled_owned(),
-            )
-            .await?;
-        let _ = follow.await;
-        tracing::info!("catalog gRPC stopped");
-        Ok(())
+        GrpcServer::new("catalog", self.readiness, self.service_token)
+            .add_service(self.service)
+            .serve(listener, self.shutdown)
+            .await
     }
 }
 

@@ -8,7 +8,7 @@ use std::sync::{
 };
 
 use assetd_platform::{
-    grpc_error, grpc_metrics::GrpcMetricsLayer, service_token::RequireServiceToken,
+    admin::Readiness, grpc_error, grpc_server::GrpcServer, service_token::RequireServiceToken,
 };
 use assetd_proto::gateway::v1::{
     self as pb,
@@ -20,7 +20,6 @@ use futures::StreamExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::{Code, Request, Response, Status, Streaming};
-use tonic_health::ServingStatus;
 use uuid::Uuid;
 
 use crate::{
@@ -29,9 +28,6 @@ use crate::{
     problem::ApiError,
     upload::{self, UploadHeaders},
 };
-
-/// The full name of the gateway service, as gRPC health and reflection know it.
-pub const GATEWAY_SERVICE: &str = "assetd.gateway.v1.GatewayService";
 
 /// Reasons of the errors only a stream of messages can make.
 pub const METADATA_REQUIRED: &str = "UPLOAD_METADATA_REQUIRED";
@@ -180,55 +176,20 @@ impl GatewayService for Gateway {
     }
 }
 
-/// Serves the gateway's gRPC on `listener` until `shutdown` is cancelled (health turns
-/// NOT_SERVING first; uploads in flight finish or are cut with the HTTP ones).
+/// Serves the gateway's gRPC on `listener` until `shutdown` is cancelled, on the role's
+/// [`GrpcServer`] (health follows the gateway's readiness and turns NOT_SERVING first; uploads in
+/// flight finish or are cut with the HTTP ones).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
+    readiness: Readiness,
     service_token: RequireServiceToken,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let (health, health_service) = tonic_health::server::health_reporter();
-    for name in ["", GATEWAY_SERVICE] {
-        health
-            .set_service_status(name, ServingStatus::Serving)
-            .await;
-    }
-    {
-        let (health, shutdown) = (health.clone(), shutdown.clone());
-        tokio::spawn(async move {
-            shutdown.cancelled().await;
-            for name in ["", GATEWAY_SERVICE] {
-                health
-                    .set_service_status(name, ServingStatus::NotServing)
-                    .await;
-            }
-        });
-    }
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(assetd_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .with_service_name(GATEWAY_SERVICE)
-        .with_service_name("grpc.health.v1.Health")
-        .build_v1()?;
-
-    let addr = listener.local_addr()?;
-    service_token.warn_if_open(addr, "gateway");
-    tracing::info!(%addr, "gateway gRPC listening");
-    tonic::transport::Server::builder()
-        .layer(GrpcMetricsLayer)
-        .add_service(health_service)
-        .add_service(reflection)
-        .add_service(GatewayServiceServer::with_interceptor(
-            Gateway::new(state),
-            service_token,
-        ))
-        .serve_with_incoming_shutdown(
-            // Nagle off on accepted sockets, or answers wait for the caller's delayed ACK.
-            tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
-            shutdown.cancelled_owned(),
-        )
-        .await?;
-    tracing::info!("gateway gRPC stopped");
-    Ok(())
+    let service =
+        GatewayServiceServer::with_interceptor(Gateway::new(state), service_token.clone());
+    GrpcServer::new("gateway", readiness, service_token)
+        .add_service(service)
+        .serve(listener, shutdown)
+        .await
 }

@@ -22,6 +22,12 @@ pub struct AdminConfig {
     /// Address of the admin listener (`/livez`, `/readyz`, `/metrics`); port 0 picks a free port.
     #[arg(long, env = "ASSETD_ADMIN_ADDR", default_value = "127.0.0.1:9090")]
     pub admin_addr: SocketAddr,
+    /// Once every listener of the process is bound, write their addresses here as one JSON
+    /// object, e.g. `{"admin":"127.0.0.1:9090","http":"127.0.0.1:8080"}` (names: `admin`, `http`,
+    /// `gateway_grpc`, `catalog_grpc`). Written whole (a temporary file renamed into place), so a
+    /// reader sees it complete or not at all: how scripts and tests find ports picked with `:0`.
+    #[arg(long, env = "ASSETD_ADDRESSES_FILE")]
+    pub addresses_file: Option<std::path::PathBuf>,
 }
 
 /// How often the readiness checks run, and how long one may take.

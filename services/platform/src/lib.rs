@@ -4,6 +4,7 @@ pub mod admin;
 pub mod amqp;
 pub mod grpc_error;
 pub mod grpc_metrics;
+pub mod grpc_server;
 pub mod secret;
 pub mod service_token;
 pub mod shutdown;
