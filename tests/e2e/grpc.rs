@@ -229,6 +229,43 @@ async fn the_service_token_guards_internal_grpc() {
     assert!(!app.log().contains(TOKEN), "the token must never be logged");
 }
 
+/// grpcio-reflection (PyPI), which speaks reflection v1alpha as grpcurl's older builds and
+/// Postman do, finds every service, method and message type of both gRPC servers from reflection
+/// alone, and calls methods with messages built from what it found.
+#[tokio::test]
+async fn reflection_v1alpha_serves_grpcio_reflection() {
+    const PACKAGES: [&str; 2] = ["grpcio==1.85.1", "grpcio-reflection==1.85.1"];
+    let Some(python) =
+        tokio::task::spawn_blocking(|| assetd_tests::python::venv("grpcio-venv", &PACKAGES))
+            .await
+            .expect("venv task")
+    else {
+        return;
+    };
+    let Some(app) = serve(Engine::Sqlite, &[]).await else {
+        return;
+    };
+    let gateway_url = app.gateway_grpc().await;
+    for (url, service) in [
+        (&app.grpc, "assetd.catalog.v1.CatalogService"),
+        (&gateway_url, "assetd.gateway.v1.GatewayService"),
+    ] {
+        let target = url.trim_start_matches("http://");
+        let output = tokio::process::Command::new(&python)
+            .arg(assetd_tests::python::script("reflection_client.py"))
+            .args([target, service, TOKEN])
+            .output()
+            .await
+            .expect("run the reflection client");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success() && stdout.contains("reflection flow passed"),
+            "{service}: the reflection client failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
 /// The services a server's reflection lists, sorted.
 async fn reflected_services(url: &str) -> Vec<String> {
     use tonic_reflection::pb::v1::{

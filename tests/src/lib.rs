@@ -3,6 +3,7 @@
 //! and gives tests what they need to look behind it (rows, objects).
 
 pub mod otlp;
+pub mod python;
 
 use std::{
     path::{Path, PathBuf},

@@ -5,7 +5,7 @@ protocol) lists the services, resolves every method's request and response types
 server's own descriptors, and the script then calls methods with messages built from those
 types alone. Run once per assetd gRPC server:
 
-    grpc_reflection.py TARGET SERVICE TOKEN
+    reflection_client.py TARGET SERVICE TOKEN
 
 It checks that the listed services are SERVICE and health, that health reports SERVING, and, for
 the catalog, that GetAsset of an unknown asset answers NOT_FOUND with the token and
@@ -13,6 +13,7 @@ UNAUTHENTICATED without it.
 """
 
 import sys
+import time
 import uuid
 
 import grpc
@@ -52,10 +53,16 @@ def main():
             message_factory.GetMessageClass(method.output_type)
             print(f"{name}/{method.name}: {method.input_type.full_name} -> {method.output_type.full_name}")
 
+    # Health turns SERVING once the role's readiness checks have passed (within seconds).
     check, request = unary(channel, pool, HEALTH, "Check")
-    answer = check(request(service=service), timeout=10)
-    serving = answer.DESCRIPTOR.fields_by_name["status"].enum_type.values_by_name["SERVING"].number
-    assert answer.status == serving, f"{service} health: {answer}"
+    deadline = time.monotonic() + 15
+    while True:
+        answer = check(request(service=service), timeout=10)
+        status = answer.DESCRIPTOR.fields_by_name["status"].enum_type.values_by_number[answer.status]
+        if status.name == "SERVING":
+            break
+        assert time.monotonic() < deadline, f"{service} health: {status.name}"
+        time.sleep(0.1)
 
     if service == "assetd.catalog.v1.CatalogService":
         get, request = unary(channel, pool, service, "GetAsset")
