@@ -484,7 +484,7 @@ function done(summary, latency, requests)
         latency:percentile(50) / 1000, latency:percentile(99) / 1000))
 end
 EOF
-# The database work of one upload (catalog/src/accounts.rs and assets.rs): the API-key lookup, then
+# The database work of one upload (catalog/src/store/accounts.rs and assets.rs): the API-key lookup, then
 # the asset row and its probe-job outbox row in one transaction (the outbox insert fires the same
 # NOTIFY trigger as assetd's). Its jobs are due only in a day: pgbench's rows have no object, and
 # assetd's embedded prober must not spend the assetd runs retrying them.

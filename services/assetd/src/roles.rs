@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use assetd_catalog::{
-    CatalogConfig, Db, accounts, config::DatabaseConfig, jobs_signal::JobsQueued, relay::Relay,
-    server::CatalogServer,
+    CatalogConfig, Db, config::DatabaseConfig, jobs_signal::JobsQueued, relay::Relay,
+    server::CatalogServer, store::accounts,
 };
 use assetd_gateway::{Admission, AppState, GatewayConfig};
 use assetd_platform::{

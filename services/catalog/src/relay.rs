@@ -11,7 +11,7 @@ use assetd_platform::{
 use assetd_proto::catalog::v1 as pb;
 use tokio_util::sync::CancellationToken;
 
-use crate::{db::Db, jobs, jobs_signal::JobsQueued};
+use crate::{db::Db, jobs_signal::JobsQueued, store::probe_jobs};
 
 /// Jobs claimed (and published with their confirms in flight together) per round.
 const BATCH: u32 = 200;
@@ -52,7 +52,7 @@ impl Relay {
         loop {
             // Taken before the claim, so a job written meanwhile wakes the wait below.
             let mut waiter = self.jobs_queued.waiter();
-            let batch = match jobs::claim_for_publish(&self.db, BATCH, LEASE_SECS).await {
+            let batch = match probe_jobs::claim_for_publish(&self.db, BATCH, LEASE_SECS).await {
                 Ok(batch) => batch,
                 Err(err) => {
                     tracing::warn!(error = %err, "outbox relay cannot read the outbox");
@@ -116,7 +116,7 @@ impl Relay {
                 .iter()
                 .map(|job| job.job_id.as_str()),
         );
-        if let Err(err) = jobs::finish_many(&self.db, &confirmed).await {
+        if let Err(err) = probe_jobs::finish_many(&self.db, &confirmed).await {
             // Published but still in the outbox: published again after the lease, which the
             // idempotent prober tolerates.
             tracing::warn!(error = %err, jobs = confirmed.len(), "cannot remove published jobs from the outbox");
@@ -127,7 +127,7 @@ impl Relay {
             None => Ok(()),
             Some(err) => {
                 // Give the unconfirmed rest back at once instead of waiting for the lease.
-                if let Err(release) = jobs::release(&self.db, &unconfirmed).await {
+                if let Err(release) = probe_jobs::release(&self.db, &unconfirmed).await {
                     tracing::warn!(error = %release, "cannot give unpublished jobs back; they are due again after their lease");
                 }
                 Err(anyhow::anyhow!(err).context(format!(

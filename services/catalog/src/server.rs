@@ -15,9 +15,9 @@ use tower::Layer;
 
 use crate::{
     db::{Db, Engine},
-    idempotency, jobs,
     jobs_signal::JobsQueued,
     service::Catalog,
+    store::{idempotency_keys, probe_jobs},
     watch::ProbeEvents,
 };
 
@@ -85,7 +85,7 @@ impl CatalogServer {
 fn spawn_outbox_gauges(db: Db, shutdown: CancellationToken) {
     tokio::spawn(async move {
         loop {
-            match jobs::backlog(&db).await {
+            match probe_jobs::backlog(&db).await {
                 Ok((count, oldest_age)) => {
                     metrics::gauge!("assetd_outbox_backlog").set(count as f64);
                     metrics::gauge!("assetd_outbox_oldest_age_seconds")
@@ -107,7 +107,7 @@ fn spawn_idempotency_sweeper(db: Db, ttl: Duration, shutdown: CancellationToken)
     let every = ttl.clamp(Duration::from_secs(1), Duration::from_secs(600));
     tokio::spawn(async move {
         loop {
-            match idempotency::sweep(&db, ttl).await {
+            match idempotency_keys::sweep(&db, ttl).await {
                 Ok(0) => {}
                 Ok(deleted) => tracing::info!(deleted, "expired idempotency keys deleted"),
                 Err(err) => {

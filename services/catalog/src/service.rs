@@ -10,14 +10,16 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use crate::{
-    accounts,
-    assets::{self, NewAsset, ProbeOutcome},
     db::Db,
     error::{Error, Result},
-    idempotency, jobs,
     jobs_signal::JobsQueued,
-    listing,
-    projects::{self, NewProject},
+    store::{
+        accounts,
+        assets::{self, NewAsset, ProbeOutcome},
+        idempotency_keys, paging, probe_jobs, project_assets,
+        projects::{self, NewProject},
+        sql::Change,
+    },
     watch::{self, ProbeEvent, ProbeEvents},
 };
 
@@ -93,10 +95,10 @@ fn validate_project_fields(title: &str, description: Option<&str>) -> Result<()>
 
 fn idempotency_key_arg(key: &str) -> Result<()> {
     let printable = key.chars().all(|c| c.is_ascii_graphic() || c == ' ');
-    if key.is_empty() || key.chars().count() > idempotency::KEY_MAX_CHARS || !printable {
+    if key.is_empty() || key.chars().count() > idempotency_keys::KEY_MAX_CHARS || !printable {
         return Err(Error::InvalidArgument(format!(
             "idempotency_key must be 1 to {} printable ASCII characters",
-            idempotency::KEY_MAX_CHARS
+            idempotency_keys::KEY_MAX_CHARS
         )));
     }
     Ok(())
@@ -233,7 +235,7 @@ impl CatalogService for Catalog {
         let account_id = uuid_arg("account_id", &req.account_id)?;
         let project_id = uuid_arg("project_id", &req.project_id)?;
         let asset_id = uuid_arg("asset_id", &req.asset_id)?;
-        projects::bind(&self.db, &account_id, &project_id, &asset_id).await?;
+        project_assets::bind(&self.db, &account_id, &project_id, &asset_id).await?;
         Ok(Response::new(pb::BindAssetResponse {}))
     }
 
@@ -245,7 +247,7 @@ impl CatalogService for Catalog {
         let account_id = uuid_arg("account_id", &req.account_id)?;
         let project_id = uuid_arg("project_id", &req.project_id)?;
         let asset_id = uuid_arg("asset_id", &req.asset_id)?;
-        projects::unbind(&self.db, &account_id, &project_id, &asset_id).await?;
+        project_assets::unbind(&self.db, &account_id, &project_id, &asset_id).await?;
         Ok(Response::new(pb::UnbindAssetResponse {}))
     }
 
@@ -336,7 +338,7 @@ impl CatalogService for Catalog {
         loop {
             // Taken before the claim, so a job written meanwhile ends the wait below.
             let mut waiter = self.jobs_queued.waiter();
-            let jobs = jobs::claim(&self.db, req.max, req.lease_secs).await?;
+            let jobs = probe_jobs::claim(&self.db, req.max, req.lease_secs).await?;
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             if !jobs.is_empty() || left.is_zero() || shutdown.is_cancelled() {
                 return Ok(Response::new(pb::ClaimProbeJobsResponse { jobs }));
@@ -354,7 +356,7 @@ impl CatalogService for Catalog {
         request: Request<pb::FinishProbeJobRequest>,
     ) -> Result<Response<pb::FinishProbeJobResponse>, Status> {
         let job_id = uuid_arg("job_id", &request.into_inner().job_id)?;
-        jobs::finish(&self.db, &job_id).await?;
+        probe_jobs::finish(&self.db, &job_id).await?;
         Ok(Response::new(pb::FinishProbeJobResponse {}))
     }
 
@@ -364,7 +366,7 @@ impl CatalogService for Catalog {
     ) -> Result<Response<pb::RetryProbeJobResponse>, Status> {
         let req = request.into_inner();
         let job_id = uuid_arg("job_id", &req.job_id)?;
-        jobs::retry(&self.db, &job_id, req.delay_secs, &req.error).await?;
+        probe_jobs::retry(&self.db, &job_id, req.delay_secs, &req.error).await?;
         Ok(Response::new(pb::RetryProbeJobResponse {}))
     }
 
@@ -374,10 +376,10 @@ impl CatalogService for Catalog {
     ) -> Result<Response<pb::ReprobeResponse>, Status> {
         let queued = match request.into_inner().target {
             Some(pb::reprobe_request::Target::AssetId(asset_id)) => {
-                jobs::reprobe_asset(&self.db, &uuid_arg("asset_id", &asset_id)?).await?
+                probe_jobs::reprobe_asset(&self.db, &uuid_arg("asset_id", &asset_id)?).await?
             }
             Some(pb::reprobe_request::Target::AllFailed(true)) => {
-                jobs::reprobe_failed(&self.db).await?
+                probe_jobs::reprobe_failed(&self.db).await?
             }
             _ => {
                 return Err(
@@ -397,13 +399,13 @@ impl CatalogService for Catalog {
     ) -> Result<Response<pb::ListProjectsResponse>, Status> {
         let req = request.into_inner();
         let account_id = uuid_arg("account_id", &req.account_id)?;
-        let page_size = listing::page_size(
+        let page_size = paging::page_size(
             req.page_size,
-            listing::PROJECTS_PAGE_DEFAULT,
-            listing::PROJECTS_PAGE_MAX,
+            projects::PROJECTS_PAGE_DEFAULT,
+            projects::PROJECTS_PAGE_MAX,
         )?;
         let page =
-            listing::list_projects(&self.db, &account_id, page_size, &req.page_cursor).await?;
+            projects::list_projects(&self.db, &account_id, page_size, &req.page_cursor).await?;
         Ok(Response::new(pb::ListProjectsResponse {
             projects: page.items,
             next_page_cursor: page.next_page_cursor,
@@ -427,16 +429,16 @@ impl CatalogService for Catalog {
             req.title.as_deref().unwrap_or_default(),
             req.description.as_deref(),
         )?;
-        let changes = listing::ProjectChanges {
+        let changes = projects::ProjectChanges {
             title: req.title,
-            description: if req.clear_description {
-                Some(None)
-            } else {
-                req.description.map(Some)
+            description: match req.description {
+                _ if req.clear_description => Change::Clear,
+                Some(text) => Change::Set(text),
+                None => Change::Keep,
             },
         };
         Ok(Response::new(
-            listing::update_project(&self.db, &account_id, &project_id, changes).await?,
+            projects::update_project(&self.db, &account_id, &project_id, changes).await?,
         ))
     }
 
@@ -447,12 +449,12 @@ impl CatalogService for Catalog {
         let req = request.into_inner();
         let account_id = uuid_arg("account_id", &req.account_id)?;
         let project_id = uuid_arg("project_id", &req.project_id)?;
-        let page_size = listing::page_size(
+        let page_size = paging::page_size(
             req.page_size,
-            listing::PROJECT_ASSETS_PAGE_DEFAULT,
-            listing::PROJECT_ASSETS_PAGE_MAX,
+            project_assets::PROJECT_ASSETS_PAGE_DEFAULT,
+            project_assets::PROJECT_ASSETS_PAGE_MAX,
         )?;
-        let page = listing::list_project_assets(
+        let page = project_assets::list_project_assets(
             &self.db,
             &account_id,
             &project_id,

@@ -14,9 +14,9 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Code, Status};
 
 use crate::{
-    assets,
     db::Db,
     jobs_signal::{self, JobsQueued},
+    store::assets,
 };
 
 /// The Postgres notification channel; its payload is the asset id.

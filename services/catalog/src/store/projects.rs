@@ -7,10 +7,13 @@ use sqlx::{Row, any::AnyRow};
 use uuid::Uuid;
 
 use crate::{
-    assets::is_foreign_key_violation,
     db::Db,
     error::{Error, Result},
-    idempotency,
+    store::{
+        idempotency_keys,
+        paging::{Cursor, Page, next_cursor},
+        sql::{self, Change, is_foreign_key_violation},
+    },
     time::now_micros,
 };
 
@@ -37,7 +40,7 @@ pub struct NewProject {
     pub description: Option<String>,
     pub editor_state_json: String,
     pub state_schema_version: String,
-    /// Makes the create idempotent per account (see [`crate::idempotency`]).
+    /// Makes the create idempotent per account (see [`idempotency_keys`]).
     pub idempotency_key: Option<String>,
 }
 
@@ -66,7 +69,7 @@ pub async fn create(db: &Db, new: NewProject, idempotency_ttl: Duration) -> Resu
             updated_at_unix_micros: now,
         };
         if let Some(first) =
-            idempotency::claim(&mut tx, &new, key, &created, idempotency_ttl).await?
+            idempotency_keys::claim(&mut tx, &new, key, &created, idempotency_ttl).await?
         {
             return Ok(first);
         }
@@ -120,74 +123,86 @@ pub async fn delete(db: &Db, account_id: &str, project_id: &str) -> Result<()> {
     Ok(())
 }
 
-/// Binds an asset to a project of the same account; binding twice is a no-op.
-pub async fn bind(db: &Db, account_id: &str, project_id: &str, asset_id: &str) -> Result<()> {
-    let mut tx = db.writer().begin().await?;
-    // The write comes first so SQLite takes its write lock before any read in this transaction.
-    let inserted = sqlx::query(
-        "INSERT INTO project_assets (project_id, asset_id, account_id, created_at) \
-         SELECT p.project_id, a.asset_id, p.account_id, $4 FROM projects p JOIN assets a ON a.account_id = p.account_id \
-         WHERE p.project_id = $1 AND a.asset_id = $2 AND p.account_id = $3 \
-         ON CONFLICT (project_id, asset_id) DO NOTHING",
+/// Largest page of projects.
+pub const PROJECTS_PAGE_MAX: u32 = 50;
+/// Page of projects when the caller names none.
+pub const PROJECTS_PAGE_DEFAULT: u32 = 20;
+/// The account's projects, newest first, ties by id (descending); summaries without editor state.
+pub async fn list_projects(
+    db: &Db,
+    account_id: &str,
+    page_size: u32,
+    cursor: &str,
+) -> Result<Page<pb::Project>> {
+    let after = Cursor::decode(cursor)?;
+    let rows = sqlx::query(
+        "SELECT project_id, account_id, title, description, state_schema_version, created_at, updated_at \
+         FROM projects WHERE account_id = $1 AND (created_at < $2 OR (created_at = $2 AND project_id < $3)) \
+         ORDER BY created_at DESC, project_id DESC LIMIT $4",
     )
-    .bind(project_id)
-    .bind(asset_id)
     .bind(account_id)
-    .bind(now_micros())
-    .execute(&mut *tx)
-    .await
-    .map_err(|err| if is_foreign_key_violation(&err) { Error::ProjectNotFound } else { err.into() })?;
-    if inserted.rows_affected() == 0 {
-        // Either already bound (fine) or one of the two is not the account's.
-        if !project_exists(&mut tx, account_id, project_id).await? {
-            return Err(Error::ProjectNotFound);
-        }
-        let asset =
-            sqlx::query("SELECT 1 AS one FROM assets WHERE asset_id = $1 AND account_id = $2")
-                .bind(asset_id)
-                .bind(account_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if asset.is_none() {
-            return Err(Error::AssetNotFound);
-        }
-    }
-    tx.commit().await?;
-    Ok(())
-}
-
-pub async fn unbind(db: &Db, account_id: &str, project_id: &str, asset_id: &str) -> Result<()> {
-    let mut tx = db.writer().begin().await?;
-    let done = sqlx::query(
-        "DELETE FROM project_assets WHERE project_id = $1 AND asset_id = $2 AND account_id = $3",
-    )
-    .bind(project_id)
-    .bind(asset_id)
-    .bind(account_id)
-    .execute(&mut *tx)
+    .bind(after.micros)
+    .bind(&after.id)
+    .bind(i64::from(page_size) + 1)
+    .fetch_all(db.pool())
     .await?;
-    if done.rows_affected() == 0 {
-        let exists = project_exists(&mut tx, account_id, project_id).await?;
-        return Err(if exists {
-            Error::BindingNotFound
-        } else {
-            Error::ProjectNotFound
-        });
-    }
-    tx.commit().await?;
-    Ok(())
+    let mut items = rows
+        .iter()
+        .map(|row| {
+            Ok(pb::Project {
+                project_id: row.try_get("project_id")?,
+                account_id: row.try_get("account_id")?,
+                title: row.try_get("title")?,
+                description: row.try_get("description")?,
+                editor_state_json: String::new(),
+                state_schema_version: row.try_get("state_schema_version")?,
+                created_at_unix_micros: row.try_get("created_at")?,
+                updated_at_unix_micros: row.try_get("updated_at")?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let next_page_cursor = next_cursor(&mut items, page_size, |p| {
+        Cursor::encode(p.created_at_unix_micros, &p.project_id)
+    });
+    Ok(Page {
+        items,
+        next_page_cursor,
+    })
 }
 
-pub(crate) async fn project_exists(
-    conn: &mut sqlx::AnyConnection,
+/// What a project update changes; `None` leaves the title as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ProjectChanges {
+    pub title: Option<String>,
+    pub description: Change<String>,
+}
+
+/// Applies `changes` and bumps `updated_at`; [`Error::ProjectNotFound`] when not the account's.
+pub async fn update_project(
+    db: &Db,
     account_id: &str,
     project_id: &str,
-) -> Result<bool> {
-    let row =
-        sqlx::query("SELECT 1 AS one FROM projects WHERE project_id = $1 AND account_id = $2")
-            .bind(project_id)
-            .bind(account_id)
-            .fetch_optional(conn)
-            .await?;
-    Ok(row.is_some())
+    changes: ProjectChanges,
+) -> Result<pb::Project> {
+    // Every parameter is bound with a value and a flag, never as a NULL (see `sql`).
+    let (set_description, description) = changes.description.bind_parts();
+    let row = sqlx::query(&format!(
+        "UPDATE projects SET \
+         title = CASE WHEN $3 = 1 THEN $4 ELSE title END, \
+         description = CASE WHEN $5 = 1 THEN $6 WHEN $5 = 2 THEN NULL ELSE description END, \
+         updated_at = $7 \
+         WHERE project_id = $1 AND account_id = $2 RETURNING {}",
+        PROJECT_COLUMNS
+    ))
+    .bind(project_id)
+    .bind(account_id)
+    .bind(sql::flag(changes.title.is_some()))
+    .bind(changes.title.unwrap_or_default())
+    .bind(set_description)
+    .bind(description)
+    .bind(now_micros())
+    .fetch_optional(db.writer())
+    .await?
+    .ok_or(Error::ProjectNotFound)?;
+    from_row(&row)
 }

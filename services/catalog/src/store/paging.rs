@@ -1,4 +1,5 @@
-//! Opaque keyset cursors for the list RPCs: a row's (timestamp, id) sort key, hex-encoded.
+//! Paging of the list RPCs: page sizes, pages, and opaque keyset cursors (a row's (timestamp,
+//! id) sort key, hex-encoded).
 //!
 //! A cursor is 48 lowercase hex digits: the sort timestamp (Unix microseconds, as the 16 hex digits
 //! of its two's-complement u64) then the 32 digits of the row's UUID. Clients must treat it as
@@ -55,6 +56,36 @@ impl Cursor {
             id: id.hyphenated().to_string(),
         })
     }
+}
+
+/// 0 means the default; above `max` is refused.
+pub fn page_size(requested: u32, default: u32, max: u32) -> Result<u32> {
+    match requested {
+        0 => Ok(default),
+        n if n > max => Err(Error::PageSizeInvalid(max)),
+        n => Ok(n),
+    }
+}
+
+/// One page: the rows and, when more follow, the cursor of the next page.
+#[derive(Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_page_cursor: Option<String>,
+}
+
+/// `items` holds up to one row more than a page: drops it and returns the last kept row's cursor.
+pub(crate) fn next_cursor<T>(
+    items: &mut Vec<T>,
+    page_size: u32,
+    key: impl Fn(&T) -> String,
+) -> Option<String> {
+    let page = usize::try_from(page_size).unwrap_or(usize::MAX);
+    if items.len() <= page {
+        return None;
+    }
+    items.truncate(page);
+    items.last().map(key)
 }
 
 #[cfg(test)]

@@ -7,7 +7,10 @@ use sqlx::{Row, any::AnyRow};
 use crate::{
     db::{Db, Engine},
     error::{Error, Result},
-    jobs,
+    store::{
+        probe_jobs,
+        sql::{self, is_foreign_key_violation},
+    },
     time::now_micros,
 };
 
@@ -139,7 +142,7 @@ pub async fn create(db: &Db, new: NewAsset) -> Result<pb::Asset> {
         }
     }
     // The probe job commits with the asset or not at all: no asset is ever left unprobed.
-    jobs::enqueue(&mut tx, &new.asset_id, &new.request_id, &new.trace, now).await?;
+    probe_jobs::enqueue(&mut tx, &new.asset_id, &new.request_id, &new.trace, now).await?;
     tx.commit().await?;
     Ok(asset)
 }
@@ -260,9 +263,7 @@ pub async fn record_probe(
          duration = NULL, updated_at = $3 WHERE asset_id = $1 RETURNING {ASSET_COLUMNS}"
     );
     let query = match outcome {
-        // The duration is always bound as a number, with a flag for "none": sqlx 0.8's Any driver
-        // sends a NULL f64 to Postgres as float4, which then fixes the prepared statement's
-        // parameter type and breaks the next non-NULL float8 on that connection.
+        // The duration is bound as a number with a flag for "none" (see `sql`: no NULL f64).
         ProbeOutcome::Ready {
             width,
             height,
@@ -273,7 +274,7 @@ pub async fn record_probe(
             .bind(height.map(i64::from))
             .bind(duration.unwrap_or(0.0))
             .bind(now)
-            .bind(i64::from(duration.is_some())),
+            .bind(sql::flag(duration.is_some())),
         ProbeOutcome::Failed { reason } => sqlx::query(&failed_sql)
             .bind(asset_id)
             .bind(reason)
@@ -293,12 +294,4 @@ pub async fn record_probe(
     notify_watchers(db, &mut tx, asset_id).await?;
     tx.commit().await?;
     from_row(&row)
-}
-
-pub(crate) fn is_foreign_key_violation(err: &sqlx::Error) -> bool {
-    match err {
-        // Postgres 23503 foreign_key_violation; SQLite 787 SQLITE_CONSTRAINT_FOREIGNKEY.
-        sqlx::Error::Database(db) => matches!(db.code().as_deref(), Some("23503") | Some("787")),
-        _ => false,
-    }
 }

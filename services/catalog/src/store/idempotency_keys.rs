@@ -16,10 +16,9 @@ use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use crate::{
-    assets::is_foreign_key_violation,
     db::Db,
     error::{Error, Result},
-    projects::NewProject,
+    store::{projects::NewProject, sql::is_foreign_key_violation},
     time::now_micros,
 };
 

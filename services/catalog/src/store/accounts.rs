@@ -8,6 +8,7 @@ use uuid::Uuid;
 use crate::{
     db::Db,
     error::{Error, Result},
+    store::sql,
     time::now_micros,
 };
 
@@ -72,15 +73,15 @@ pub async fn authenticate(db: &Db, key: &str) -> Result<KeyOwner> {
     if !key.starts_with(KEY_PREFIX) {
         return Err(Error::KeyInvalid);
     }
-    let row = sqlx::query(
-        "SELECT a.account_id, CAST(CASE WHEN a.open_api_enabled THEN 1 ELSE 0 END AS BIGINT) AS enabled FROM api_keys k JOIN accounts a ON a.account_id = k.account_id \
+    let row = sqlx::query(&format!(
+        "SELECT a.account_id, {} FROM api_keys k JOIN accounts a ON a.account_id = k.account_id \
          WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
-    )
+        sql::bool_column("a.open_api_enabled", "enabled")
+    ))
     .bind(hash_key(key))
     .fetch_optional(db.pool())
     .await?
     .ok_or(Error::KeyInvalid)?;
-    // Read as an integer: the Any driver cannot decode SQLite booleans.
     let enabled: i64 = row.try_get("enabled")?;
     Ok(KeyOwner {
         account_id: row.try_get("account_id")?,

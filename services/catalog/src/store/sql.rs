@@ -1,0 +1,51 @@
+//! What differs between SQLite and Postgres behind sqlx's `Any` driver, and how every query works
+//! around it; the one place these rules live.
+//!
+//! - Identifiers are canonical UUID text and timestamps Unix microseconds (`BIGINT`) on both.
+//! - A NULL is never bound: sqlx 0.8's `Any` driver sends a NULL `f64` to Postgres as `float4`,
+//!   which then fixes the prepared statement's parameter type and breaks the next non-NULL
+//!   `float8` on that connection. An optional value is bound as a value plus a flag
+//!   ([`flag`], [`Change::bind_parts`]) and the SQL picks `NULL` by the flag.
+//! - Booleans are read as `CAST(CASE WHEN … THEN 1 ELSE 0 END AS BIGINT)` ([`bool_column`]): the
+//!   two engines decode booleans differently through `Any`.
+//! - Constraint violations are told apart by their codes on either engine
+//!   ([`is_foreign_key_violation`]).
+
+/// `1` or `0`, the flag bound beside an optional value.
+pub(crate) fn flag(set: bool) -> i64 {
+    i64::from(set)
+}
+
+/// A boolean column or expression read as a `BIGINT` 0/1 named `alias`.
+pub(crate) fn bool_column(expr: &str, alias: &str) -> String {
+    format!("CAST(CASE WHEN {expr} THEN 1 ELSE 0 END AS BIGINT) AS {alias}")
+}
+
+/// An update of a nullable column: leave it, set it, or clear it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Change<T> {
+    #[default]
+    Keep,
+    Set(T),
+    Clear,
+}
+
+impl<T: Default> Change<T> {
+    /// The flag (`0` keep, `1` set, `2` clear) and the value to bind beside it, for SQL of the
+    /// form `CASE WHEN $f = 1 THEN $v WHEN $f = 2 THEN NULL ELSE column END`.
+    pub(crate) fn bind_parts(self) -> (i64, T) {
+        match self {
+            Change::Keep => (0, T::default()),
+            Change::Set(value) => (1, value),
+            Change::Clear => (2, T::default()),
+        }
+    }
+}
+
+pub(crate) fn is_foreign_key_violation(err: &sqlx::Error) -> bool {
+    match err {
+        // Postgres 23503 foreign_key_violation; SQLite 787 SQLITE_CONSTRAINT_FOREIGNKEY.
+        sqlx::Error::Database(db) => matches!(db.code().as_deref(), Some("23503") | Some("787")),
+        _ => false,
+    }
+}
