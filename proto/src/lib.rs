@@ -145,6 +145,18 @@ pub mod context {
         pub static REQUEST_ID: String;
     }
 
+    /// Longest client-supplied request id kept; longer ones are replaced.
+    pub const MAX_REQUEST_ID_LEN: usize = 128;
+
+    /// The caller's request id (trimmed) when usable: not empty, at most [`MAX_REQUEST_ID_LEN`]
+    /// bytes; else a new one.
+    pub fn request_id_or_new(given: Option<&str>) -> String {
+        given
+            .map(str::trim)
+            .filter(|id| !id.is_empty() && id.len() <= MAX_REQUEST_ID_LEN)
+            .map_or_else(|| uuid::Uuid::new_v4().simple().to_string(), str::to_owned)
+    }
+
     /// The current request id, if the running task has one.
     pub fn request_id() -> Option<String> {
         REQUEST_ID.try_with(Clone::clone).ok()

@@ -1,8 +1,8 @@
-//! The catalog's errors and their one mapping to gRPC statuses with stable reasons.
+//! The catalog's errors, each naming its code in the shared vocabulary ([`Reason`]).
 
-use tonic::{Code, Status};
+use tonic::Status;
 
-use assetd_platform::grpc_error;
+use assetd_platform::{grpc_error, reason::Reason};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -70,34 +70,36 @@ fn is_unavailable(err: &sqlx::Error) -> bool {
     }
 }
 
+impl Error {
+    /// The error's code in the vocabulary.
+    pub fn reason(&self) -> Reason {
+        match self {
+            Error::KeyInvalid => Reason::KeyInvalid,
+            Error::AccountNotFound(_) => Reason::AccountNotFound,
+            Error::AssetNotFound => Reason::AssetNotFound,
+            Error::ProjectNotFound => Reason::ProjectNotFound,
+            Error::BindingNotFound => Reason::BindingNotFound,
+            Error::AssetReferenced => Reason::AssetReferenced,
+            Error::AssetExists => Reason::AssetExists,
+            Error::PageCursorInvalid => Reason::PageCursorInvalid,
+            Error::PageSizeInvalid(_) => Reason::PageSizeInvalid,
+            Error::IdempotencyKeyReused => Reason::IdempotencyKeyReused,
+            Error::InvalidArgument(_) => Reason::InvalidArgument,
+            Error::Unavailable(_) => Reason::DatabaseUnavailable,
+            Error::Database(_) | Error::Migrate(_) => Reason::Internal,
+        }
+    }
+}
+
 impl From<Error> for Status {
     fn from(err: Error) -> Self {
-        let (code, reason) = match &err {
-            Error::KeyInvalid => (Code::Unauthenticated, "OPEN_API_KEY_INVALID"),
-            Error::AccountNotFound(_) => (Code::NotFound, "ACCOUNT_NOT_FOUND"),
-            Error::AssetNotFound => (Code::NotFound, "ASSET_NOT_FOUND"),
-            Error::ProjectNotFound => (Code::NotFound, "PROJECT_NOT_FOUND"),
-            Error::BindingNotFound => (Code::NotFound, "BINDING_NOT_FOUND"),
-            Error::AssetReferenced => (Code::FailedPrecondition, "ASSET_REFERENCED"),
-            Error::AssetExists => (Code::AlreadyExists, "ASSET_EXISTS"),
-            Error::PageCursorInvalid => (Code::InvalidArgument, "PAGE_CURSOR_INVALID"),
-            Error::PageSizeInvalid(_) => (Code::InvalidArgument, "PAGE_SIZE_INVALID"),
-            Error::IdempotencyKeyReused => (Code::AlreadyExists, "IDEMPOTENCY_KEY_REUSED"),
-            Error::InvalidArgument(_) => (Code::InvalidArgument, "INVALID_ARGUMENT"),
-            Error::Unavailable(cause) => {
-                tracing::warn!(error = %cause, "database unavailable");
-                (Code::Unavailable, "DATABASE_UNAVAILABLE")
-            }
-            Error::Database(cause) => {
-                tracing::error!(error = ?cause, "database error");
-                (Code::Internal, "INTERNAL")
-            }
-            Error::Migrate(cause) => {
-                tracing::error!(error = ?cause, "migration error");
-                (Code::Internal, "INTERNAL")
-            }
-        };
-        grpc_error::status(code, reason, err.to_string())
+        match &err {
+            Error::Unavailable(cause) => tracing::warn!(error = %cause, "database unavailable"),
+            Error::Database(cause) => tracing::error!(error = ?cause, "database error"),
+            Error::Migrate(cause) => tracing::error!(error = ?cause, "migration error"),
+            _ => {}
+        }
+        grpc_error::status(err.reason(), err.to_string())
     }
 }
 

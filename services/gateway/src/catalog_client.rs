@@ -1,6 +1,6 @@
 //! How catalog failures become API errors; internal details go to the log only.
 
-use assetd_platform::grpc_error;
+use assetd_platform::{grpc_error, reason::Reason};
 use tonic::{Code, Status};
 
 use crate::problem::ApiError;
@@ -10,15 +10,15 @@ pub use assetd_proto::catalog::CatalogClient;
 /// Maps a catalog status to the API error a client sees.
 pub fn api_error(status: Status) -> ApiError {
     let reason = grpc_error::reason(&status);
-    match reason.as_deref() {
-        Some("OPEN_API_KEY_INVALID") => return ApiError::KeyInvalid,
-        Some("PROJECT_NOT_FOUND") => return ApiError::ProjectNotFound,
-        Some("ASSET_NOT_FOUND") => return ApiError::AssetNotFound,
-        Some("ACCOUNT_NOT_FOUND") => return ApiError::AccountNotFound,
-        Some("BINDING_NOT_FOUND") => return ApiError::BindingNotFound,
-        Some("ASSET_REFERENCED") => return ApiError::AssetReferenced,
-        Some("IDEMPOTENCY_KEY_REUSED") => return ApiError::IdempotencyKeyReused,
-        Some("PAGE_CURSOR_INVALID") => return ApiError::PageCursorInvalid,
+    match reason {
+        Some(Reason::KeyInvalid) => return ApiError::KeyInvalid,
+        Some(Reason::ProjectNotFound) => return ApiError::ProjectNotFound,
+        Some(Reason::AssetNotFound) => return ApiError::AssetNotFound,
+        Some(Reason::AccountNotFound) => return ApiError::AccountNotFound,
+        Some(Reason::BindingNotFound) => return ApiError::BindingNotFound,
+        Some(Reason::AssetReferenced) => return ApiError::AssetReferenced,
+        Some(Reason::IdempotencyKeyReused) => return ApiError::IdempotencyKeyReused,
+        Some(Reason::PageCursorInvalid) => return ApiError::PageCursorInvalid,
         _ => {}
     }
     match status.code() {

@@ -15,7 +15,7 @@
 
 use std::time::{Duration, Instant};
 
-use assetd_platform::{grpc_error, storage::Storage};
+use assetd_platform::{grpc_error, reason::Reason, storage::Storage};
 use assetd_proto::catalog::{
     CatalogClient,
     v1::{DeleteAssetRequest, UnbindAssetRequest},
@@ -126,8 +126,8 @@ fn never_sent(status: &tonic::Status) -> bool {
 async fn delete_record(mut catalog: CatalogClient, asset: &Unrecorded) -> Result<(), String> {
     let gone = |status: &tonic::Status| {
         matches!(
-            grpc_error::reason(status).as_deref(),
-            Some("ASSET_NOT_FOUND" | "PROJECT_NOT_FOUND" | "BINDING_NOT_FOUND")
+            grpc_error::reason(status),
+            Some(Reason::AssetNotFound | Reason::ProjectNotFound | Reason::BindingNotFound)
         )
     };
     let failed = |status: tonic::Status| format!("{:?}: {}", status.code(), status.message());

@@ -7,28 +7,11 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use uuid::Uuid;
 
-use assetd_media::format::{self, Format};
-
-use crate::{app::AppState, problem::ApiError};
+use crate::{app::AppState, problem::ApiError, storage_key::StorageKey};
 
 /// The `Content-Security-Policy` of served files: a sandbox with nothing allowed to load.
 pub const FILES_CSP: &str = "sandbox; default-src 'none'";
-
-/// Keys are `assets/{account uuid}/{asset uuid}.{ext}`; nothing else is served.
-fn valid_key(key: &str) -> Option<&'static Format> {
-    let mut parts = key.split('/');
-    let (Some("assets"), Some(account), Some(file), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return None;
-    };
-    let (asset, ext) = file.split_once('.')?;
-    Uuid::parse_str(account).ok()?;
-    Uuid::parse_str(asset).ok()?;
-    format::by_ext(ext)
-}
 
 /// Parses a single `bytes=` range against an object of `size` bytes; `Ok(None)` means the whole object.
 fn parse_range(value: &str, size: u64) -> Result<Option<std::ops::Range<u64>>, ()> {
@@ -68,7 +51,9 @@ pub async fn serve_file(
     Path(key): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let format = valid_key(&key).ok_or(ApiError::FileNotFound)?;
+    let format = StorageKey::parse(&key)
+        .ok_or(ApiError::FileNotFound)?
+        .format;
     let size = state.storage.size(&key).await.map_err(|err| match err {
         StorageError::NotFound => ApiError::FileNotFound,
         other => {
@@ -140,15 +125,5 @@ mod tests {
         assert_eq!(parse_range("bytes=100-", 100), Err(()));
         assert_eq!(parse_range("bytes=5-2", 100), Err(()));
         assert_eq!(parse_range("items=0-1", 100), Err(()));
-    }
-
-    #[test]
-    fn only_asset_keys_are_served() {
-        let a = "6f9619ff-8b86-d011-b42d-00c04fc964ff";
-        assert!(valid_key(&format!("assets/{a}/{a}.png")).is_some());
-        assert!(valid_key(&format!("assets/{a}/../{a}.png")).is_none());
-        assert!(valid_key(&format!("assets/{a}/{a}.exe")).is_none());
-        assert!(valid_key("../../etc/passwd").is_none());
-        assert!(valid_key(&format!(".incoming/{a}")).is_none());
     }
 }

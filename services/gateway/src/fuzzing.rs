@@ -30,7 +30,7 @@ pub fn check_project_id(text: &str) -> Result<String, ApiError> {
 /// `x-request-id` as the upload route takes it.
 #[doc(hidden)]
 pub fn request_id_or_new(given: Option<&str>) -> String {
-    crate::upload::request_id_or_new(given)
+    assetd_proto::context::request_id_or_new(given)
 }
 
 /// A `{projectId}` path segment as the project routes check it.

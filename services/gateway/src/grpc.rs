@@ -8,7 +8,8 @@ use std::sync::{
 };
 
 use assetd_platform::{
-    admin::Readiness, grpc_error, grpc_server::GrpcServer, service_token::RequireServiceToken,
+    admin::Readiness, grpc_error, grpc_server::GrpcServer, reason::Reason,
+    service_token::RequireServiceToken,
 };
 use assetd_proto::gateway::v1::{
     self as pb,
@@ -19,7 +20,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tonic::{Code, Request, Response, Status, Streaming};
+use tonic::{Request, Response, Status, Streaming};
 use uuid::Uuid;
 
 use crate::{
@@ -29,51 +30,9 @@ use crate::{
     upload::{self, UploadHeaders},
 };
 
-/// Reasons of the errors only a stream of messages can make.
-pub const METADATA_REQUIRED: &str = "UPLOAD_METADATA_REQUIRED";
-pub const STREAM_INVALID: &str = "UPLOAD_STREAM_INVALID";
-
-/// The gRPC status of an API error: its `errorCode` becomes the ErrorInfo reason. Exhaustive,
-/// so a new error forces a decision here.
+/// The gRPC status of an API error: the code and ErrorInfo reason of its `errorCode`.
 pub fn status(err: &ApiError) -> Status {
-    let code = match err {
-        ApiError::KeyInvalid => Code::Unauthenticated,
-        ApiError::AccessForbidden => Code::PermissionDenied,
-        ApiError::FileNameInvalid(_)
-        | ApiError::ProjectIdInvalid
-        | ApiError::BodyEmpty
-        | ApiError::TypeUnsupported
-        | ApiError::Incomplete { .. }
-        | ApiError::IdInvalid(_)
-        | ApiError::BodyInvalid(_)
-        | ApiError::QueryInvalid
-        | ApiError::ProjectTitleInvalid(_)
-        | ApiError::ProjectDescriptionInvalid(_)
-        | ApiError::EditorStateInvalid
-        | ApiError::StateSchemaVersionUnsupported
-        | ApiError::PageSizeInvalid { .. }
-        | ApiError::PageCursorInvalid
-        | ApiError::AssetIdInvalid
-        | ApiError::IdempotencyKeyInvalid => Code::InvalidArgument,
-        ApiError::TooLarge { .. }
-        | ApiError::BodyTooLarge { .. }
-        | ApiError::RateLimited { .. }
-        | ApiError::AccountUploadsBusy { .. } => Code::ResourceExhausted,
-        ApiError::UploadStalled { .. } => Code::DeadlineExceeded,
-        ApiError::ProjectNotFound
-        | ApiError::AssetNotFound
-        | ApiError::AccountNotFound
-        | ApiError::FileNotFound
-        | ApiError::NotFound
-        | ApiError::BindingNotFound => Code::NotFound,
-        ApiError::RangeNotSatisfiable { .. } => Code::OutOfRange,
-        ApiError::AssetReferenced => Code::FailedPrecondition,
-        ApiError::IdempotencyKeyReused => Code::AlreadyExists,
-        ApiError::MethodNotAllowed => Code::Unimplemented,
-        ApiError::Unavailable(_) | ApiError::ServerBusy { .. } => Code::Unavailable,
-        ApiError::Internal => Code::Internal,
-    };
-    grpc_error::status(code, err.error_code(), err.to_string())
+    grpc_error::status(err.reason(), err.to_string())
 }
 
 #[derive(Clone, Debug)]
@@ -89,8 +48,7 @@ impl Gateway {
 
 fn metadata_required() -> Status {
     grpc_error::status(
-        Code::InvalidArgument,
-        METADATA_REQUIRED,
+        Reason::UploadMetadataRequired,
         "the first message of an upload must be its metadata",
     )
 }
@@ -112,7 +70,9 @@ fn upload_headers(
             .map(upload::check_project_id)
             .transpose()?,
         declared_len: metadata.size,
-        request_id: upload::request_id_or_new(metadata.request_id.as_deref().or(header_request_id)),
+        request_id: assetd_proto::context::request_id_or_new(
+            metadata.request_id.as_deref().or(header_request_id),
+        ),
     };
     Ok((account_id, headers))
 }
@@ -159,8 +119,7 @@ impl GatewayService for Gateway {
             Ok(asset) => asset,
             Err(ApiError::Incomplete { .. }) if misplaced.load(Ordering::SeqCst) => {
                 return Err(grpc_error::status(
-                    Code::InvalidArgument,
-                    STREAM_INVALID,
+                    Reason::UploadStreamInvalid,
                     "after the metadata, every message of an upload must be a chunk",
                 ));
             }

@@ -21,6 +21,7 @@ mod project_assets;
 mod projects;
 mod rfc3339;
 mod routes;
+mod storage_key;
 mod upload;
 
 pub use admission::Admission;

@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use assetd_proto::context::{REQUEST_ID, TraceContext, continue_trace};
+use assetd_proto::context::{REQUEST_ID, TraceContext, continue_trace, request_id_or_new};
 use axum::{
     extract::{MatchedPath, Request},
     http::HeaderValue,
@@ -13,17 +13,13 @@ use axum::{
 };
 use tracing::Instrument;
 
-/// Longest client-supplied request id kept; longer ones are replaced.
-const MAX_REQUEST_ID_LEN: usize = 128;
-
 pub async fn observe(mut request: Request, next: Next) -> Response {
-    let request_id = request
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|id| !id.is_empty() && id.len() <= MAX_REQUEST_ID_LEN)
-        .map_or_else(|| uuid::Uuid::new_v4().simple().to_string(), str::to_owned);
+    let request_id = request_id_or_new(
+        request
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok()),
+    );
     let header =
         HeaderValue::from_str(&request_id).unwrap_or_else(|_| HeaderValue::from_static("invalid"));
     // Handlers read the (possibly generated) id from the request like any header.

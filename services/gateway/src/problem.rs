@@ -1,5 +1,6 @@
 //! The gateway's errors, each rendered as the contract's problem details with a stable `errorCode`.
 
+use assetd_platform::reason::Reason;
 use axum::{
     Json,
     http::{HeaderValue, StatusCode, header},
@@ -116,232 +117,78 @@ struct Problem<'a> {
 }
 
 impl ApiError {
-    /// Status, category (`type`), stable business code and title.
-    pub fn parts(&self) -> (StatusCode, &'static str, &'static str, &'static str) {
-        use StatusCode as S;
+    /// The error's code in the vocabulary, which declares its status, `type`, title and gRPC code.
+    pub fn reason(&self) -> Reason {
         match self {
-            Self::KeyInvalid => (
-                S::UNAUTHORIZED,
-                "UNAUTHORIZED",
-                "OPEN_API_KEY_INVALID",
-                "Unauthorized",
-            ),
-            Self::AccessForbidden => (
-                S::FORBIDDEN,
-                "FORBIDDEN",
-                "OPEN_API_RUNTIME_ACCESS_FORBIDDEN",
-                "Forbidden",
-            ),
-            Self::FileNameInvalid(_) => (
-                S::BAD_REQUEST,
-                "BAD_REQUEST",
-                "UPLOAD_FILE_NAME_INVALID",
-                "Invalid file name",
-            ),
-            Self::ProjectIdInvalid => (
-                S::BAD_REQUEST,
-                "BAD_REQUEST",
-                "UPLOAD_PROJECT_ID_INVALID",
-                "Invalid project id",
-            ),
-            Self::BodyEmpty => (
-                S::BAD_REQUEST,
-                "BAD_REQUEST",
-                "UPLOAD_BODY_EMPTY",
-                "Empty upload",
-            ),
-            Self::TooLarge { .. } => (
-                S::PAYLOAD_TOO_LARGE,
-                "PAYLOAD_TOO_LARGE",
-                "UPLOAD_TOO_LARGE",
-                "Upload too large",
-            ),
-            Self::TypeUnsupported => (
-                S::UNPROCESSABLE_ENTITY,
-                "UNPROCESSABLE_CONTENT",
-                "UPLOAD_FILE_TYPE_UNSUPPORTED",
-                "Unsupported file type",
-            ),
-            Self::Incomplete { .. } => (
-                S::BAD_REQUEST,
-                "BAD_REQUEST",
-                "UPLOAD_INCOMPLETE",
-                "Incomplete upload",
-            ),
-            Self::IdInvalid(_) => (S::BAD_REQUEST, "BAD_REQUEST", "ID_INVALID", "Invalid id"),
-            Self::ProjectNotFound => (
-                S::NOT_FOUND,
-                "NOT_FOUND",
-                "PROJECT_NOT_FOUND",
-                "Project not found",
-            ),
-            Self::AssetNotFound => (
-                S::NOT_FOUND,
-                "NOT_FOUND",
-                "ASSET_NOT_FOUND",
-                "Asset not found",
-            ),
-            Self::AccountNotFound => (
-                S::NOT_FOUND,
-                "NOT_FOUND",
-                "ACCOUNT_NOT_FOUND",
-                "Account not found",
-            ),
-            Self::FileNotFound => (
-                S::NOT_FOUND,
-                "NOT_FOUND",
-                "FILE_NOT_FOUND",
-                "File not found",
-            ),
-            Self::NotFound => (S::NOT_FOUND, "NOT_FOUND", "ROUTE_NOT_FOUND", "Not found"),
-            Self::RangeNotSatisfiable { .. } => (
-                S::RANGE_NOT_SATISFIABLE,
-                "BAD_REQUEST",
-                "RANGE_NOT_SATISFIABLE",
-                "Range not satisfiable",
-            ),
-            Self::BodyInvalid(_) => (
-                S::BAD_REQUEST,
-                "BAD_REQUEST",
-                "BODY_INVALID",
-                "Invalid request body",
-            ),
-            Self::BodyTooLarge { .. } => (
-                S::PAYLOAD_TOO_LARGE,
-                "PAYLOAD_TOO_LARGE",
-                "BODY_TOO_LARGE",
-                "Request body too large",
-            ),
-            Self::QueryInvalid => (
-                S::BAD_REQUEST,
-                "BAD_REQUEST",
-                "QUERY_INVALID",
-                "Invalid query string",
-            ),
-            Self::ProjectTitleInvalid(_) => (
-                S::UNPROCESSABLE_ENTITY,
-                "UNPROCESSABLE_CONTENT",
-                "PROJECT_TITLE_INVALID",
-                "Invalid title",
-            ),
-            Self::ProjectDescriptionInvalid(_) => (
-                S::UNPROCESSABLE_ENTITY,
-                "UNPROCESSABLE_CONTENT",
-                "PROJECT_DESCRIPTION_INVALID",
-                "Invalid description",
-            ),
-            Self::EditorStateInvalid => (
-                S::UNPROCESSABLE_ENTITY,
-                "UNPROCESSABLE_CONTENT",
-                "PROJECT_EDITOR_STATE_INVALID",
-                "Invalid editor state",
-            ),
-            Self::StateSchemaVersionUnsupported => (
-                S::UNPROCESSABLE_ENTITY,
-                "UNPROCESSABLE_CONTENT",
-                "STATE_SCHEMA_VERSION_UNSUPPORTED",
-                "Unsupported editor state schema version",
-            ),
-            Self::PageSizeInvalid {
-                unprocessable: false,
-                ..
-            } => (
-                S::BAD_REQUEST,
-                "BAD_REQUEST",
-                "PAGE_SIZE_INVALID",
-                "Invalid page size",
-            ),
+            Self::KeyInvalid => Reason::KeyInvalid,
+            Self::AccessForbidden => Reason::AccessForbidden,
+            Self::FileNameInvalid(_) => Reason::UploadFileNameInvalid,
+            Self::ProjectIdInvalid => Reason::UploadProjectIdInvalid,
+            Self::BodyEmpty => Reason::UploadBodyEmpty,
+            Self::TooLarge { .. } => Reason::UploadTooLarge,
+            Self::TypeUnsupported => Reason::UploadFileTypeUnsupported,
+            Self::Incomplete { .. } => Reason::UploadIncomplete,
+            Self::IdInvalid(_) => Reason::IdInvalid,
+            Self::ProjectNotFound => Reason::ProjectNotFound,
+            Self::AssetNotFound => Reason::AssetNotFound,
+            Self::AccountNotFound => Reason::AccountNotFound,
+            Self::FileNotFound => Reason::FileNotFound,
+            Self::NotFound => Reason::RouteNotFound,
+            Self::RangeNotSatisfiable { .. } => Reason::RangeNotSatisfiable,
+            Self::BodyInvalid(_) => Reason::BodyInvalid,
+            Self::BodyTooLarge { .. } => Reason::BodyTooLarge,
+            Self::QueryInvalid => Reason::QueryInvalid,
+            Self::ProjectTitleInvalid(_) => Reason::ProjectTitleInvalid,
+            Self::ProjectDescriptionInvalid(_) => Reason::ProjectDescriptionInvalid,
+            Self::EditorStateInvalid => Reason::ProjectEditorStateInvalid,
+            Self::StateSchemaVersionUnsupported => Reason::StateSchemaVersionUnsupported,
+            Self::PageSizeInvalid { .. } => Reason::PageSizeInvalid,
+            Self::PageCursorInvalid => Reason::PageCursorInvalid,
+            Self::AssetIdInvalid => Reason::AssetIdInvalid,
+            Self::AssetReferenced => Reason::AssetReferenced,
+            Self::BindingNotFound => Reason::BindingNotFound,
+            Self::IdempotencyKeyReused => Reason::IdempotencyKeyReused,
+            Self::IdempotencyKeyInvalid => Reason::IdempotencyKeyInvalid,
+            Self::MethodNotAllowed => Reason::MethodNotAllowed,
+            Self::Unavailable(_) => Reason::ServiceUnavailable,
+            Self::RateLimited { .. } | Self::AccountUploadsBusy { .. } => {
+                Reason::RequestLimitExceeded
+            }
+            Self::ServerBusy { .. } => Reason::ServerBusy,
+            Self::UploadStalled { .. } => Reason::UploadStalled,
+            Self::Internal => Reason::Internal,
+        }
+    }
+
+    /// The HTTP status: the vocabulary's, but for the routes whose contract answers a bad page
+    /// size with 422.
+    pub fn status(&self) -> StatusCode {
+        match self {
             Self::PageSizeInvalid {
                 unprocessable: true,
                 ..
-            } => (
-                S::UNPROCESSABLE_ENTITY,
-                "UNPROCESSABLE_CONTENT",
-                "PAGE_SIZE_INVALID",
-                "Invalid page size",
-            ),
-            Self::PageCursorInvalid => (
-                S::BAD_REQUEST,
-                "BAD_REQUEST",
-                "PAGE_CURSOR_INVALID",
-                "Invalid page cursor",
-            ),
-            Self::AssetIdInvalid => (
-                S::UNPROCESSABLE_ENTITY,
-                "UNPROCESSABLE_CONTENT",
-                "ASSET_ID_INVALID",
-                "Invalid asset id",
-            ),
-            Self::AssetReferenced => (S::CONFLICT, "CONFLICT", "ASSET_REFERENCED", "Asset in use"),
-            Self::BindingNotFound => (
-                S::NOT_FOUND,
-                "NOT_FOUND",
-                "BINDING_NOT_FOUND",
-                "Asset not in project",
-            ),
-            Self::IdempotencyKeyReused => (
-                S::CONFLICT,
-                "CONFLICT",
-                "IDEMPOTENCY_KEY_REUSED",
-                "Idempotency key reused",
-            ),
-            Self::IdempotencyKeyInvalid => (
-                S::BAD_REQUEST,
-                "BAD_REQUEST",
-                "IDEMPOTENCY_KEY_INVALID",
-                "Invalid idempotency key",
-            ),
-            Self::MethodNotAllowed => (
-                S::METHOD_NOT_ALLOWED,
-                "METHOD_NOT_ALLOWED",
-                "METHOD_NOT_ALLOWED",
-                "Method not allowed",
-            ),
-            Self::Unavailable(_) => (
-                S::SERVICE_UNAVAILABLE,
-                "SERVICE_UNAVAILABLE",
-                "SERVICE_UNAVAILABLE",
-                "Service unavailable",
-            ),
-            Self::RateLimited { .. } | Self::AccountUploadsBusy { .. } => (
-                S::TOO_MANY_REQUESTS,
-                "RATE_LIMITED",
-                "OPEN_API_REQUEST_LIMIT_EXCEEDED",
-                "Too many requests",
-            ),
-            Self::ServerBusy { .. } => (
-                S::SERVICE_UNAVAILABLE,
-                "SERVICE_UNAVAILABLE",
-                "SERVER_BUSY",
-                "Server busy",
-            ),
-            Self::UploadStalled { .. } => (
-                S::REQUEST_TIMEOUT,
-                "REQUEST_TIMEOUT",
-                "UPLOAD_STALLED",
-                "Upload stalled",
-            ),
-            Self::Internal => (
-                S::INTERNAL_SERVER_ERROR,
-                "INTERNAL",
-                "INTERNAL",
-                "Internal error",
-            ),
+            } => StatusCode::UNPROCESSABLE_ENTITY,
+            _ => self.reason().http_status(),
         }
     }
 
     pub fn error_code(&self) -> &'static str {
-        self.parts().2
+        self.reason().as_str()
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, kind, error_code, title) = self.parts();
+        let (reason, status) = (self.reason(), self.status());
+        let error_code = reason.as_str();
         metrics::counter!("assetd_http_errors_total", "error_code" => error_code).increment(1);
         let body = Problem {
-            kind,
-            title,
+            kind: if status == StatusCode::UNPROCESSABLE_ENTITY {
+                "UNPROCESSABLE_CONTENT"
+            } else {
+                reason.problem_type()
+            },
+            title: reason.title(),
             status: status.as_u16(),
             detail: self.to_string(),
             error_code,

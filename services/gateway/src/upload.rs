@@ -4,7 +4,7 @@
 use assetd_media::format;
 use assetd_platform::storage::StorageError;
 use assetd_proto::catalog::v1::{CreateAssetRequest, GetProjectRequest};
-use assetd_proto::context::REQUEST_ID;
+use assetd_proto::context::{REQUEST_ID, request_id_or_new};
 use axum::{
     Json,
     body::Body,
@@ -24,6 +24,7 @@ use crate::{
     auth::Account,
     catalog_client,
     problem::ApiError,
+    storage_key::StorageKey,
 };
 
 /// Longest accepted `x-file-name`, in characters.
@@ -61,14 +62,6 @@ pub(crate) fn check_file_name(filename: &str) -> Result<String, ApiError> {
 pub(crate) fn check_project_id(text: &str) -> Result<String, ApiError> {
     let id = Uuid::parse_str(text.trim()).map_err(|_| ApiError::ProjectIdInvalid)?;
     Ok(id.hyphenated().to_string())
-}
-
-/// The caller's request id if usable, else a new one.
-pub(crate) fn request_id_or_new(given: Option<&str>) -> String {
-    given
-        .map(str::trim)
-        .filter(|id| !id.is_empty() && id.len() <= 128)
-        .map_or_else(|| Uuid::new_v4().simple().to_string(), str::to_owned)
 }
 
 fn parse_headers(headers: &HeaderMap) -> Result<UploadHeaders, ApiError> {
@@ -326,8 +319,14 @@ async fn store_stream(
 
     // 2. Store everything under a key made only of ids: a body that ended within the sniffed
     //    prefix in one write, a longer one streamed.
-    let asset_id = Uuid::new_v4().hyphenated().to_string();
-    let key = format!("assets/{account_id}/{asset_id}.{}", format.ext);
+    let asset_uuid = Uuid::new_v4();
+    let asset_id = asset_uuid.hyphenated().to_string();
+    let key = StorageKey {
+        account_id: Uuid::parse_str(&account_id).map_err(|_| ApiError::Internal)?,
+        asset_id: asset_uuid,
+        format,
+    }
+    .to_string();
     let (size, sha256) = if ended {
         store_whole(&state, &key, prefix.freeze(), upload.declared_len).await?
     } else {

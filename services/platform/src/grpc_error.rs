@@ -2,24 +2,28 @@
 
 use std::collections::HashMap;
 
-use tonic::{Code, Status};
+use tonic::Status;
 use tonic_types::{ErrorDetails, StatusExt};
+
+use crate::reason::Reason;
 
 /// The ErrorInfo domain of every status assetd's services produce.
 pub const DOMAIN: &str = "assetd";
 
-/// A status whose ErrorInfo reason is `reason` (an UPPER_SNAKE code).
-pub fn status(code: Code, reason: &str, message: impl Into<String>) -> Status {
+/// A status failing with `reason`: its gRPC code from the vocabulary, the reason as ErrorInfo.
+pub fn status(reason: Reason, message: impl Into<String>) -> Status {
     Status::with_error_details(
-        code,
+        reason.grpc_code(),
         message,
-        ErrorDetails::with_error_info(reason, DOMAIN, HashMap::<String, String>::new()),
+        ErrorDetails::with_error_info(reason.as_str(), DOMAIN, HashMap::<String, String>::new()),
     )
 }
 
-/// The ErrorInfo reason of a status, if it carries one.
-pub fn reason(status: &Status) -> Option<String> {
-    status.get_details_error_info().map(|info| info.reason)
+/// The reason a status carries, if it carries one assetd knows.
+pub fn reason(status: &Status) -> Option<Reason> {
+    status
+        .get_details_error_info()
+        .and_then(|info| Reason::parse(&info.reason))
 }
 
 #[cfg(test)]
@@ -28,9 +32,9 @@ mod tests {
 
     #[test]
     fn reason_round_trips() {
-        let status = status(Code::NotFound, "PROJECT_NOT_FOUND", "no such project");
-        assert_eq!(status.code(), Code::NotFound);
-        assert_eq!(reason(&status).as_deref(), Some("PROJECT_NOT_FOUND"));
+        let status = status(Reason::ProjectNotFound, "no such project");
+        assert_eq!(status.code(), tonic::Code::NotFound);
+        assert_eq!(reason(&status), Some(Reason::ProjectNotFound));
         assert_eq!(reason(&Status::internal("x")), None);
     }
 }

@@ -5,6 +5,7 @@ pub mod amqp;
 pub mod grpc_error;
 pub mod grpc_metrics;
 pub mod grpc_server;
+pub mod reason;
 pub mod secret;
 pub mod service_token;
 pub mod shutdown;

@@ -3,12 +3,9 @@
 
 use std::{net::SocketAddr, sync::Arc};
 
-use tonic::{Code, Request, Status, service::Interceptor};
+use tonic::{Request, Status, service::Interceptor};
 
-use crate::{grpc_error, secret::Secret};
-
-/// The ErrorInfo reason of a call refused for its missing or wrong service token.
-pub const REASON: &str = "SERVICE_TOKEN_INVALID";
+use crate::{grpc_error, reason::Reason, secret::Secret};
 
 #[derive(clap::Args, Clone, Debug, Default)]
 pub struct ServiceTokenConfig {
@@ -77,8 +74,7 @@ impl Interceptor for RequireServiceToken {
                 Ok(request)
             }
             _ => Err(grpc_error::status(
-                Code::Unauthenticated,
-                REASON,
+                Reason::ServiceTokenInvalid,
                 "this call needs the service token: send authorization: Bearer <token>",
             )),
         }
@@ -124,8 +120,11 @@ mod tests {
             Some("s3cret"),
         ] {
             let status = call(&mut check, wrong).expect_err("refused");
-            assert_eq!(status.code(), Code::Unauthenticated);
-            assert_eq!(grpc_error::reason(&status).as_deref(), Some(REASON));
+            assert_eq!(status.code(), tonic::Code::Unauthenticated);
+            assert_eq!(
+                grpc_error::reason(&status),
+                Some(Reason::ServiceTokenInvalid)
+            );
         }
         let mut open = ServiceTokenConfig::default().require();
         assert!(call(&mut open, None).is_ok());

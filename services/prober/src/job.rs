@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use assetd_platform::{grpc_error, storage::Storage};
+use assetd_platform::{grpc_error, reason::Reason, storage::Storage};
 use assetd_proto::catalog::{
     CatalogClient,
     v1::{
@@ -94,7 +94,7 @@ impl Worker {
             .await
         {
             Ok(asset) => asset.into_inner(),
-            Err(status) if grpc_error::reason(&status).as_deref() == Some("ASSET_NOT_FOUND") => {
+            Err(status) if grpc_error::reason(&status) == Some(Reason::AssetNotFound) => {
                 tracing::info!(asset_id, "asset deleted before its probe; dropping the job");
                 return Outcome::Nothing;
             }
