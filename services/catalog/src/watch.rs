@@ -5,8 +5,7 @@
 //! each event (a deleted one ends the watch with NOT_FOUND); nothing polls. The same LISTEN
 //! connection carries `assetd_probe_jobs` into [`JobsQueued`].
 
-use std::time::Duration;
-
+use assetd_platform::reconnect::reconnecting;
 use assetd_proto::catalog::v1 as pb;
 use sqlx::postgres::PgListener;
 use tokio::sync::{broadcast, mpsc};
@@ -72,52 +71,41 @@ impl ProbeEvents {
     }
 
     async fn listen(&self, url: &str, jobs: &JobsQueued) {
-        let mut backoff = Duration::from_millis(500);
+        reconnecting(
+            "Postgres LISTEN connection for probe results and jobs",
+            &self.shutdown,
+            || async { Ok(connect(url).await?) },
+            |listener| self.follow(listener, jobs),
+        )
+        .await;
+    }
+
+    /// Forwards notifications until shutdown (`Ok`) or until the connection fails.
+    async fn follow(&self, mut listener: PgListener, jobs: &JobsQueued) -> anyhow::Result<()> {
+        tracing::debug!(channel = CHANNEL, "listening for probe results");
+        // Whatever happened while not listening is unknown: watchers re-read, and the outbox is
+        // looked at again.
+        self.publish(ProbeEvent::Resync);
+        jobs.notify();
         loop {
-            match connect(url).await {
-                Ok(mut listener) => {
-                    tracing::debug!(channel = CHANNEL, "listening for probe results");
-                    backoff = Duration::from_millis(500);
-                    // Whatever happened while not listening is unknown: watchers re-read, and
-                    // the outbox is looked at again.
+            let next = tokio::select! {
+                () = self.shutdown.cancelled() => return Ok(()),
+                next = listener.try_recv() => next?,
+            };
+            match next {
+                Some(notification) if notification.channel() == jobs_signal::CHANNEL => {
+                    jobs.notify()
+                }
+                Some(notification) => {
+                    self.publish(ProbeEvent::Changed(notification.payload().to_owned()))
+                }
+                // The connection was lost; the next `try_recv` reconnects by itself.
+                None => {
+                    tracing::warn!("probe-result LISTEN connection lost; reconnecting");
                     self.publish(ProbeEvent::Resync);
                     jobs.notify();
-                    loop {
-                        let next = tokio::select! {
-                            () = self.shutdown.cancelled() => return,
-                            next = listener.try_recv() => next,
-                        };
-                        match next {
-                            Ok(Some(notification))
-                                if notification.channel() == jobs_signal::CHANNEL =>
-                            {
-                                jobs.notify()
-                            }
-                            Ok(Some(notification)) => {
-                                self.publish(ProbeEvent::Changed(notification.payload().to_owned()))
-                            }
-                            // The connection was lost; the next call reconnects.
-                            Ok(None) => {
-                                tracing::warn!("probe-result LISTEN connection lost; reconnecting");
-                                self.publish(ProbeEvent::Resync);
-                                jobs.notify();
-                            }
-                            Err(err) => {
-                                tracing::warn!(error = %err, "probe-result LISTEN failed; reconnecting");
-                                break;
-                            }
-                        }
-                    }
-                }
-                Err(err) => {
-                    tracing::warn!(error = %err, "cannot LISTEN for probe results; retrying");
                 }
             }
-            tokio::select! {
-                () = self.shutdown.cancelled() => return,
-                () = tokio::time::sleep(backoff) => {}
-            }
-            backoff = (backoff * 2).min(Duration::from_secs(30));
         }
     }
 }

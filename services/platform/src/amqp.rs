@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 pub use lapin::Channel as AmqpChannel;
 
-use crate::secret::Secret;
+use crate::{reconnect::reconnecting, secret::Secret};
 
 #[derive(clap::Args, Clone, Debug)]
 pub struct AmqpConfig {
@@ -247,9 +247,9 @@ pub async fn start_publish(
     })
 }
 
-/// Runs `work` on a connected channel until `shutdown`, connecting again (after 0.5 s, doubling
-/// to 30 s while RabbitMQ stays unreachable) whenever the connection or `work` fails. The one
-/// reconnect loop of every RabbitMQ user (the relay, the prober).
+/// Runs `work` on a connected channel until `shutdown`, connecting again (through
+/// [`reconnecting`]) whenever the connection or `work` fails: every RabbitMQ user's (the relay's,
+/// the prober's) connection.
 pub async fn connected<F, Fut>(
     url: &Secret,
     topology: &Topology,
@@ -260,40 +260,28 @@ pub async fn connected<F, Fut>(
     F: FnMut(Channel) -> Fut,
     Fut: Future<Output = anyhow::Result<()>>,
 {
-    let mut backoff = Duration::from_millis(500);
-    while !shutdown.is_cancelled() {
-        match connect(url, topology, name).await {
-            Ok((connection, channel)) => {
-                tracing::info!(
-                    connection = name,
-                    exchange = topology.exchange(),
-                    "connected to RabbitMQ"
-                );
-                backoff = Duration::from_millis(500);
-                if let Err(err) = work(channel).await {
-                    tracing::warn!(
-                        connection = name,
-                        error = format!("{err:#}"),
-                        "RabbitMQ connection failed; reconnecting"
-                    );
-                }
+    reconnecting(
+        &format!("RabbitMQ connection {name} (probe jobs wait while it is down)"),
+        shutdown,
+        || async {
+            let (connection, channel) = connect(url, topology, name).await?;
+            tracing::info!(
+                connection = name,
+                exchange = topology.exchange(),
+                "connected to RabbitMQ"
+            );
+            Ok((connection, channel))
+        },
+        |(connection, channel): (Connection, Channel)| {
+            let done = work(channel);
+            async move {
+                let result = done.await;
                 let _ = connection.close(200, "closing".into()).await;
+                result
             }
-            Err(err) => {
-                tracing::warn!(
-                    connection = name,
-                    error = %err,
-                    retry_in_ms = backoff.as_millis() as u64,
-                    "RabbitMQ unreachable; probe jobs wait until it is back"
-                );
-            }
-        }
-        tokio::select! {
-            () = shutdown.cancelled() => break,
-            () = tokio::time::sleep(backoff) => {}
-        }
-        backoff = (backoff * 2).min(Duration::from_secs(30));
-    }
+        },
+    )
+    .await;
 }
 
 #[cfg(test)]

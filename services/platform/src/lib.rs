@@ -6,6 +6,7 @@ pub mod grpc_error;
 pub mod grpc_metrics;
 pub mod grpc_server;
 pub mod reason;
+pub mod reconnect;
 pub mod secret;
 pub mod service_token;
 pub mod shutdown;
