@@ -163,6 +163,8 @@ impl Modify for SecuritySchemes {
 pub static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
     let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
     fix_links(&mut doc);
+    require_a_state_schema_version(&mut doc);
+    require_upload_bytes(&mut doc);
     serde_json::to_string_pretty(&doc).unwrap_or_default()
 });
 
@@ -190,6 +192,36 @@ fn fix_links(doc: &mut serde_json::Value) {
             if let Some(value) = link.remove(from) {
                 link.insert(to.to_owned(), value);
             }
+        }
+    }
+}
+
+/// A project is created with `stateSchemaVersion` (1.1) or `stateVersion` (1.0), at least one:
+/// a rule `ToSchema` cannot state, so it is added to the generated schema.
+fn require_a_state_schema_version(doc: &mut serde_json::Value) {
+    if let Some(schema) = doc
+        .pointer_mut("/components/schemas/CreateProject")
+        .and_then(|schema| schema.as_object_mut())
+    {
+        schema.insert(
+            "anyOf".to_owned(),
+            serde_json::json!([
+                { "required": ["stateSchemaVersion"] },
+                { "required": ["stateVersion"] },
+            ]),
+        );
+    }
+}
+
+/// An upload's body holds at least one byte (an empty one is 400 `UPLOAD_BODY_EMPTY`); the
+/// binary schema of [`UploadFile`] cannot carry `minLength` through `ToSchema`.
+fn require_upload_bytes(doc: &mut serde_json::Value) {
+    let bodies = doc
+        .pointer_mut("/paths/~1v1~1uploads/post/requestBody/content")
+        .and_then(|content| content.as_object_mut());
+    for media in bodies.into_iter().flat_map(|content| content.values_mut()) {
+        if let Some(schema) = media.get_mut("schema").and_then(|s| s.as_object_mut()) {
+            schema.insert("minLength".to_owned(), serde_json::json!(1));
         }
     }
 }
@@ -299,7 +331,7 @@ envelopes! {
     BindingDeletedEnvelope: BindingDeleted, EmptyMeta;
 }
 
-/// The upload body: the file's raw bytes.
+/// The upload body: the file's raw bytes (at least one).
 #[derive(ToSchema)]
 #[schema(value_type = String, format = Binary)]
 pub struct UploadFile(Vec<u8>);
@@ -319,11 +351,13 @@ pub struct CreateProject {
     #[schema(value_type = Object)]
     editor_state: serde_json::Value,
     /// Required unless a 1.0 client sends `stateVersion`; each sent must be `"v1"`.
+    #[schema(nullable = false)]
     state_schema_version: Option<StateSchemaVersion>,
     /// The 1.0 name of `stateSchemaVersion`.
+    #[schema(nullable = false)]
     state_version: Option<StateSchemaVersion>,
     /// At most 120 characters; `""` when absent.
-    #[schema(max_length = 120)]
+    #[schema(max_length = 120, nullable = false)]
     title: Option<String>,
     /// At most 500 characters, or null.
     #[schema(max_length = 500)]
@@ -335,7 +369,7 @@ pub struct CreateProject {
 #[serde(rename_all = "camelCase")]
 pub struct UpdateProject {
     /// At most 120 characters.
-    #[schema(max_length = 120)]
+    #[schema(max_length = 120, nullable = false)]
     title: Option<String>,
     /// At most 500 characters; null clears it.
     #[schema(max_length = 500)]

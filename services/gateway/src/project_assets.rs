@@ -52,7 +52,7 @@ pub struct BindingDeleted {
     params(
         ("projectId" = uuid::Uuid, Path, description = "The project's id."),
         ("pageSize" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100; default 80."),
-        ("pageCursor" = Option<String>, Query, description = "The previous page's `meta.nextPageCursor`; omit for the first page."),
+        ("pageCursor" = Option<String>, Query, nullable = false, pattern = "^([0-7][0-9a-f]{47})?$", description = "The previous page's `meta.nextPageCursor`; omit for the first page."),
     ),
     responses(
         (status = 200, description = "A page of the project's assets.", body = crate::openapi::AssetListEnvelope),

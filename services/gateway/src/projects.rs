@@ -161,7 +161,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     tag = "projects",
     description = crate::openapi::PROJECT_CREATE_DESCRIPTION,
     params(
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 printable ASCII characters: replays the first completed response for the same body."),
+        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[ -~]*[!-~][ -~]*$", description = "1 to 255 printable ASCII characters: replays the first completed response for the same body."),
     ),
     request_body(content = crate::openapi::CreateProject, content_type = "application/json"),
     responses(
@@ -217,7 +217,7 @@ pub async fn create(
     description = crate::openapi::PROJECT_LIST_DESCRIPTION,
     params(
         ("pageSize" = Option<u32>, Query, minimum = 1, maximum = 50, description = "Page size, 1 to 50; default 20."),
-        ("pageCursor" = Option<String>, Query, description = "The previous page's `meta.nextPageCursor`; omit for the first page."),
+        ("pageCursor" = Option<String>, Query, nullable = false, pattern = "^([0-7][0-9a-f]{47})?$", description = "The previous page's `meta.nextPageCursor`; omit for the first page."),
     ),
     responses(
         (status = 200, description = "A page of project summaries.", body = crate::openapi::ProjectListEnvelope),

@@ -98,8 +98,8 @@ fn parse_headers(headers: &HeaderMap) -> Result<UploadHeaders, ApiError> {
     tag = "uploads",
     description = crate::openapi::UPLOAD_DESCRIPTION,
     params(
-        ("x-file-name" = String, Header, example = "hello.srt", description = "The file's name: 1 to 512 characters, UTF-8, no control characters."),
-        ("x-project-id" = Option<uuid::Uuid>, Header, description = "Binds the new asset to this project of the account in the same operation."),
+        ("x-file-name" = String, Header, example = "hello.srt", max_length = 512, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$", description = "The file's name: 1 to 512 characters, UTF-8, no control characters."),
+        ("x-project-id" = Option<uuid::Uuid>, Header, nullable = false, description = "Binds the new asset to this project of the account in the same operation."),
     ),
     request_body(
         content = inline(crate::openapi::UploadFile),
