@@ -1,4 +1,6 @@
-//! The generated gRPC types and clients/servers of assetd's internal services, one module per package and version.
+//! The generated gRPC types and clients of assetd's internal services, one module per package and
+//! version, plus what travels with every call: the request id and trace context, and the wire
+//! enums' bridge to the shared asset kinds.
 
 pub mod catalog {
     pub mod v1 {

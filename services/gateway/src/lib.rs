@@ -1,4 +1,5 @@
-//! The gateway role: the Indream-compatible HTTP API. It holds no SQL; records go through the catalog over gRPC.
+//! The gateway role: the Indream-compatible HTTP API (one module per resource), sniffing uploads
+//! with assetd-media. It holds no SQL; records go through the catalog over gRPC.
 
 pub mod admission;
 pub mod app;

@@ -1,4 +1,6 @@
-//! What every assetd role shares: object storage, RabbitMQ, telemetry, shutdown, secrets and gRPC error details.
+//! What every assetd role process shares: the error vocabulary (`reason`), the gRPC server builder,
+//! the admin listener and readiness, object storage, RabbitMQ and the one reconnect loop, telemetry,
+//! shutdown and secrets.
 
 pub mod admin;
 pub mod amqp;
