@@ -89,7 +89,8 @@ pub mod catalog {
     }
 }
 
-/// The wire enum of asset kinds and [`assetd_media::Kind`], the one definition of them.
+/// The wire enums' names: asset kinds as [`assetd_media::Kind`] (the one definition of them) and
+/// probe statuses as the API and the rows spell them.
 mod kinds {
     use assetd_media::Kind;
 
@@ -104,6 +105,32 @@ mod kinds {
                 Kind::Audio => AssetKind::Audio,
                 Kind::Caption => AssetKind::Caption,
             }
+        }
+    }
+
+    impl crate::catalog::v1::ProbeStatus {
+        /// The status as the HTTP API (`probeStatus`) and the catalog's rows spell it; an
+        /// unspecified status reads as `pending` (nothing has been recorded yet).
+        pub const fn name(self) -> &'static str {
+            use crate::catalog::v1::ProbeStatus;
+            match self {
+                ProbeStatus::Pending | ProbeStatus::Unspecified => "pending",
+                ProbeStatus::Ready => "ready",
+                ProbeStatus::Failed => "failed",
+            }
+        }
+
+        /// The status spelt `name` ([`Self::name`]), unspecified for anything else.
+        pub fn from_name(name: &str) -> Self {
+            use crate::catalog::v1::ProbeStatus;
+            [
+                ProbeStatus::Pending,
+                ProbeStatus::Ready,
+                ProbeStatus::Failed,
+            ]
+            .into_iter()
+            .find(|status| status.name() == name)
+            .unwrap_or(ProbeStatus::Unspecified)
         }
     }
 

@@ -45,11 +45,7 @@ pub fn kind_name(kind: AssetKind) -> &'static str {
 }
 
 fn status_name(status: ProbeStatus) -> &'static str {
-    match status {
-        ProbeStatus::Pending | ProbeStatus::Unspecified => "pending",
-        ProbeStatus::Ready => "ready",
-        ProbeStatus::Failed => "failed",
-    }
+    status.name()
 }
 
 impl AssetBody {

@@ -47,12 +47,7 @@ fn kind_from_sql(kind: &str) -> pb::AssetKind {
 }
 
 fn status_from_sql(status: &str) -> pb::ProbeStatus {
-    match status {
-        "pending" => pb::ProbeStatus::Pending,
-        "ready" => pb::ProbeStatus::Ready,
-        "failed" => pb::ProbeStatus::Failed,
-        _ => pb::ProbeStatus::Unspecified,
-    }
+    pb::ProbeStatus::from_name(status)
 }
 
 fn dimension(row: &AnyRow, column: &str) -> Result<Option<u32>> {
