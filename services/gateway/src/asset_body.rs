@@ -44,17 +44,13 @@ pub fn kind_name(kind: AssetKind) -> &'static str {
         .map_or("UNSPECIFIED", assetd_media::Kind::as_str)
 }
 
-fn status_name(status: ProbeStatus) -> &'static str {
-    status.name()
-}
-
 impl AssetBody {
     pub async fn render(state: &AppState, asset: pb::Asset) -> Result<Self, ApiError> {
         let ready = asset.probe_status() == ProbeStatus::Ready;
         Ok(Self {
             file_url: file_url(state, &asset.file_key).await?,
             kind: kind_name(asset.kind()),
-            probe_status: status_name(asset.probe_status()),
+            probe_status: asset.probe_status().name(),
             asset_id: asset.asset_id,
             source: Some(asset.source).filter(|s| !s.is_empty()),
             filename: asset.filename,

@@ -160,34 +160,27 @@ impl ApiError {
         }
     }
 
-    /// The HTTP status: the vocabulary's, but for the routes whose contract answers a bad page
-    /// size with 422.
-    pub fn status(&self) -> StatusCode {
+    /// The HTTP status and problem `type`: the vocabulary's, but for the routes whose contract
+    /// answers a bad page size with 422.
+    fn status_and_type(&self) -> (StatusCode, &'static str) {
         match self {
             Self::PageSizeInvalid {
                 unprocessable: true,
                 ..
-            } => StatusCode::UNPROCESSABLE_ENTITY,
-            _ => self.reason().http_status(),
+            } => (StatusCode::UNPROCESSABLE_ENTITY, "UNPROCESSABLE_CONTENT"),
+            _ => (self.reason().http_status(), self.reason().problem_type()),
         }
-    }
-
-    pub fn error_code(&self) -> &'static str {
-        self.reason().as_str()
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (reason, status) = (self.reason(), self.status());
+        let reason = self.reason();
+        let (status, kind) = self.status_and_type();
         let error_code = reason.as_str();
         metrics::counter!("assetd_http_errors_total", "error_code" => error_code).increment(1);
         let body = Problem {
-            kind: if status == StatusCode::UNPROCESSABLE_ENTITY {
-                "UNPROCESSABLE_CONTENT"
-            } else {
-                reason.problem_type()
-            },
+            kind,
             title: reason.title(),
             status: status.as_u16(),
             detail: self.to_string(),

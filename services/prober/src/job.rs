@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use assetd_media::{Kind, ProbeError, Probed};
 use assetd_platform::{grpc_error, reason::Reason, storage::Storage};
 use assetd_proto::catalog::{
     CatalogClient,
@@ -12,6 +13,8 @@ use assetd_proto::catalog::{
 };
 use tonic::Code;
 
+use crate::{ProberConfig, storage_source::StorageSource};
+
 fn now_micros() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -19,9 +22,6 @@ fn now_micros() -> i64 {
             i64::try_from(elapsed.as_micros()).unwrap_or(i64::MAX)
         })
 }
-
-use super::{ProberConfig, storage_source::StorageSource};
-use assetd_media::{Kind, ProbeError, Probed};
 
 /// How a job ended, which tells the queue what to do with it.
 #[derive(Debug, PartialEq)]

@@ -46,10 +46,6 @@ fn kind_from_sql(kind: &str) -> pb::AssetKind {
     Kind::parse(kind).map_or(pb::AssetKind::Unspecified, pb::AssetKind::from)
 }
 
-fn status_from_sql(status: &str) -> pb::ProbeStatus {
-    pb::ProbeStatus::from_name(status)
-}
-
 fn dimension(row: &AnyRow, column: &str) -> Result<Option<u32>> {
     let value: Option<i64> = row.try_get(column)?;
     Ok(value.and_then(|v| u32::try_from(v).ok()))
@@ -78,7 +74,7 @@ pub(crate) fn from_row(row: &AnyRow) -> Result<pb::Asset> {
         updated_at_unix_micros: row.try_get("updated_at")?,
     };
     asset.set_kind(kind_from_sql(&kind));
-    asset.set_probe_status(status_from_sql(&status));
+    asset.set_probe_status(pb::ProbeStatus::from_name(&status));
     Ok(asset)
 }
 
