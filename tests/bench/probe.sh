@@ -80,17 +80,13 @@ psql -h 127.0.0.1 -U root -d test -qc "CREATE DATABASE $db" >/dev/null
 "$bin" serve --http-addr 127.0.0.1:0 --catalog-grpc-addr 127.0.0.1:0 --admin-addr 127.0.0.1:0 --gateway-grpc-addr 127.0.0.1:0 \
     --database-url "postgres://root@127.0.0.1:5432/$db" --storage-dir "$work/objects" \
     --amqp-url "amqp://guest:guest@127.0.0.1:5672/%2f" --amqp-prefix "bench$$" \
+    --addresses-file "$work/addresses.json" \
     --log-format json --log warn,assetd_gateway=info 2> "$work/assetd.log" &
 pids+=($!)
+# The addresses file appears, complete, once every listener is bound.
 port=""
 for _ in $(seq 1 200); do
-    port=$(grep -o '"message":"gateway HTTP listening"[^}]*' "$work/assetd.log" 2>/dev/null | grep -o '127.0.0.1:[0-9]*' | head -1 | cut -d: -f2 || true)
-    [ -z "$port" ] && port=$(python3 -c "import json,sys
-for l in open('$work/assetd.log'):
-    try: d=json.loads(l)
-    except Exception: continue
-    if d.get('message')=='gateway HTTP listening': print(d['addr'].split(':')[1]); break" 2>/dev/null || true)
-    [ -n "$port" ] && break
+    [ -s "$work/addresses.json" ] && port=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["http"].rsplit(":",1)[1])' "$work/addresses.json") && break
     sleep 0.1
 done
 [ -n "$port" ] || { echo "assetd did not start"; cat "$work/assetd.log"; exit 1; }

@@ -32,6 +32,8 @@ CONFIGS=(base trace otlp)
 
 log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { log "FATAL: $*"; exit 1; }
+# http_port FILE: the gateway HTTP port from an --addresses-file (written once every listener is bound).
+http_port() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["http"].rsplit(":", 1)[1])' "$1"; }
 
 PIDS=()
 WORK=$(mktemp -d /tmp/assetd-trace-bench.XXXXXX)
@@ -137,13 +139,13 @@ run() {
     fi
     (cd "$dir" && exec "$bin" "${extra[@]}" serve --http-addr 127.0.0.1:0 --catalog-grpc-addr 127.0.0.1:0 \
         --gateway-grpc-addr 127.0.0.1:0 --admin-addr 127.0.0.1:0 --storage-dir "$dir/objects" \
-        --database-url "sqlite://$dir/assetd.db" --log-format json 2>"$dir/serve.log" >/dev/null) &
+        --database-url "sqlite://$dir/assetd.db" --addresses-file "$dir/addresses.json" --log-format json \
+        2>"$dir/serve.log" >/dev/null) &
     local pid=$!
     PIDS+=("$pid")
     port=""
     for _ in $(seq 300); do
-        port=$(grep -F 'gateway HTTP listening' "$dir/serve.log" 2>/dev/null | sed -nE 's/.*"addr":"127\.0\.0\.1:([0-9]+)".*/\1/p' | head -1 || true)
-        [[ -n $port ]] && break
+        [[ -s $dir/addresses.json ]] && port=$(http_port "$dir/addresses.json") && break
         sleep 0.1
     done
     [[ -n $port ]] || die "assetd ($cfg) did not start: $(tail -5 "$dir/serve.log")"

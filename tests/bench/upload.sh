@@ -43,6 +43,8 @@ LOAD_START=""
 
 log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { log "FATAL: $*"; exit 1; }
+# http_port FILE: the gateway HTTP port from an --addresses-file (written once every listener is bound).
+http_port() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["http"].rsplit(":", 1)[1])' "$1"; }
 
 # ---------------------------------------------------------------- clean-up of everything we start
 PIDS=()
@@ -174,15 +176,14 @@ start_assetd() {
     ASSETD_DIR=$WORK/$name
     mkdir -p "$ASSETD_DIR"
     (cd "$ASSETD_DIR" && exec "$BIN" serve --http-addr 127.0.0.1:0 --catalog-grpc-addr 127.0.0.1:0 --gateway-grpc-addr 127.0.0.1:0 --admin-addr 127.0.0.1:0 \
-        --storage-dir "$ASSETD_DIR/objects" --database-url "$db" --log-format json "$@" \
+        --storage-dir "$ASSETD_DIR/objects" --database-url "$db" --addresses-file "$ASSETD_DIR/addresses.json" \
+        --log-format json "$@" \
         2>"$ASSETD_DIR/serve.log" >/dev/null) &
     ASSETD_PID=$!
     PIDS+=("$ASSETD_PID")
     ASSETD_PORT=""
     for _ in $(seq 300); do
-        ASSETD_PORT=$(grep -F 'gateway HTTP listening' "$ASSETD_DIR/serve.log" 2>/dev/null |
-            grep -o '"addr":"127\.0\.0\.1:[0-9]*"' | head -1 | grep -o '[0-9]*"$' | tr -d '"' || true)
-        [[ -n $ASSETD_PORT ]] && break
+        [[ -s $ASSETD_DIR/addresses.json ]] && ASSETD_PORT=$(http_port "$ASSETD_DIR/addresses.json") && break
         kill -0 "$ASSETD_PID" 2>/dev/null || { cat "$ASSETD_DIR/serve.log" >&2; die "assetd ($name) exited at start"; }
         sleep 0.1
     done

@@ -17,10 +17,7 @@ use assetd_proto::{
         gateway_service_client::GatewayServiceClient, upload_request::Part,
     },
 };
-use assetd_tests::{
-    Assetd, Engine, Options, Proxy, Role, ScratchDir, TestDb, TestStorage, assetd_binary, cli,
-    fixture,
-};
+use assetd_tests::{Assetd, Engine, Options, Proxy, Split, assetd_binary, cli, fixture};
 use reqwest::StatusCode;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
@@ -582,97 +579,38 @@ async fn watch_follows_a_probe_postgres() {
 
 /// Roles apart with the service token: `catalogs` catalog processes on one database, a gateway
 /// on the first; the prober starts when the test says so.
-struct Cluster {
-    scratch: ScratchDir,
-    db: TestDb,
-    storage: TestStorage,
-    key: String,
-    catalogs: Vec<Role>,
-    _gateway: Role,
-    gateway_grpc: String,
+async fn cluster(engine: Engine, catalogs: usize) -> Option<Split> {
+    Split::builder(engine)
+        .catalogs(catalogs)
+        .args(token_args())
+        .start()
+        .await
 }
 
-impl Cluster {
-    async fn start(engine: Engine, catalogs: usize) -> Option<Self> {
-        let scratch = ScratchDir::new();
-        let db = TestDb::create(engine, scratch.path()).await?;
-        cli(&["migrate", "--database-url", &db.url]);
-        let key = cli(&[
-            "keys",
-            "create",
-            "--account",
-            "acme",
-            "--database-url",
-            &db.url,
-        ]);
-        let storage = TestStorage::fs(&scratch);
-        let mut started = Vec::new();
-        for i in 0..catalogs {
-            let mut args: Vec<String> = [
-                "catalog",
-                "--catalog-grpc-addr",
-                "127.0.0.1:0",
-                "--database-url",
-                &db.url,
-            ]
-            .map(String::from)
-            .to_vec();
-            args.extend(token_args());
-            let log = scratch.path().join(format!("catalog-{i}.log"));
-            started.push(Role::start(&args, &log, false).await);
-        }
-        let mut args: Vec<String> = [
-            "gateway",
-            "--http-addr",
-            "127.0.0.1:0",
-            "--catalog-url",
-            &started[0].addr,
-        ]
-        .map(String::from)
-        .to_vec();
-        args.extend(token_args());
-        args.extend(storage.args());
-        let log = scratch.path().join("gateway.log");
-        let gateway = Role::start(&args, &log, true).await;
-        let gateway_grpc = gateway.addresses.url("gateway_grpc").expect("gateway gRPC");
-        Some(Self {
-            scratch,
-            db,
-            storage,
-            key,
-            catalogs: started,
-            _gateway: gateway,
-            gateway_grpc,
-        })
-    }
-
-    /// A prober that records its results through catalog `index`.
-    fn start_prober(&self, index: usize) -> Role {
-        let mut args: Vec<String> = ["prober", "--catalog-url", &self.catalogs[index].addr]
-            .map(String::from)
-            .to_vec();
-        args.extend(token_args());
-        args.extend(self.storage.args());
-        Role::spawn(&args, &self.scratch.path().join("prober.log"))
-    }
+fn gateway_grpc(split: &Split) -> String {
+    split
+        .gateway
+        .addresses
+        .url("gateway_grpc")
+        .expect("gateway gRPC")
 }
 
 /// Upload, watch (pending), only then start the prober (through catalog `record_via`), and see
 /// the watch deliver ready with the size and end.
 async fn watch_sees_pending_then_ready(engine: Engine, catalogs: usize, record_via: usize) {
-    let Some(cluster) = Cluster::start(engine, catalogs).await else {
+    let Some(cluster) = cluster(engine, catalogs).await else {
         return;
     };
     let watch_on = &cluster.catalogs[0].addr;
     let account_id = account_of(watch_on, &cluster.key).await;
-    let mut client = gateway(&cluster.gateway_grpc, Some(TOKEN)).await;
+    let mut client = gateway(&gateway_grpc(&cluster), Some(TOKEN)).await;
     let asset_id = upload_hero(&mut client, &account_id, 512).await;
     let mut stream = watch(watch_on, &account_id, &asset_id).await;
     let first = next(&mut stream).await.expect("the current asset");
     assert_eq!(first.probe_status(), ProbeStatus::Pending);
     assert_eq!(first.width, None);
 
-    let _prober = cluster.start_prober(record_via);
+    let _prober = cluster.start_prober_via(record_via, "prober");
     let ready = next(&mut stream).await.expect("the probed asset");
     assert_eq!(ready.probe_status(), ProbeStatus::Ready, "{ready:?}");
     assert_eq!((ready.width, ready.height), (Some(64), Some(32)));
@@ -700,12 +638,12 @@ async fn watch_sees_pending_then_ready_postgres() {
 /// A watch of an asset still pending ends with NOT_FOUND when the asset is deleted, also when it
 /// is deleted through another catalog replica (LISTEN/NOTIFY).
 async fn watch_ends_when_the_asset_is_deleted(engine: Engine, catalogs: usize, delete_via: usize) {
-    let Some(cluster) = Cluster::start(engine, catalogs).await else {
+    let Some(cluster) = cluster(engine, catalogs).await else {
         return;
     };
     let watch_on = &cluster.catalogs[0].addr;
     let account_id = account_of(watch_on, &cluster.key).await;
-    let mut client = gateway(&cluster.gateway_grpc, Some(TOKEN)).await;
+    let mut client = gateway(&gateway_grpc(&cluster), Some(TOKEN)).await;
     let asset_id = upload_hero(&mut client, &account_id, 512).await;
     // No prober runs: the asset stays pending.
     let mut stream = watch(watch_on, &account_id, &asset_id).await;

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use assetd_tests::{Assetd, Engine, Options, Role, TestAmqp, fixture};
+use assetd_tests::{Assetd, Engine, Options, Role, Split, TestAmqp, fixture};
 use bytes::Bytes;
 use reqwest::{Client, StatusCode};
 use serde_json::Value;
@@ -160,9 +160,7 @@ async fn health_metrics_and_request_ids() {
 
 #[tokio::test]
 async fn readiness_follows_the_catalog() {
-    let mut split = crate::probe::Split::start(Engine::Sqlite, None)
-        .await
-        .expect("sqlite");
+    let mut split = Split::start(Engine::Sqlite, None).await.expect("sqlite");
     let gateway_log = split.scratch.path().join("gateway.log");
     let catalog_log = split.scratch.path().join("catalog.log");
     let admin = |log| async move {
@@ -175,7 +173,10 @@ async fn readiness_follows_the_catalog() {
     wait_status(&gateway_ready, StatusCode::OK, Duration::from_secs(10)).await;
 
     // SIGTERM: the catalog turns not-ready first, then exits cleanly.
-    assert!(split.catalog.terminate(), "the catalog exits 0 on SIGTERM");
+    assert!(
+        split.catalog_mut().terminate(),
+        "the catalog exits 0 on SIGTERM"
+    );
     wait_status(
         &gateway_ready,
         StatusCode::SERVICE_UNAVAILABLE,
@@ -296,11 +297,11 @@ async fn sigterm_during_probes_loses_nothing() {
     let Some(amqp) = TestAmqp::create().await else {
         return;
     };
-    let Some(split) = crate::probe::Split::start(Engine::Postgres, Some(&amqp)).await else {
+    let Some(split) = Split::start(Engine::Postgres, Some(&amqp)).await else {
         return;
     };
     let ids = crate::probe::upload_corpus_times(&split.gateway.addr, &split.key, 3).await;
-    let args = split.prober_args(Some(&amqp));
+    let args = split.prober_args();
     let mut prober = Role::spawn(&args, &split.scratch.path().join("prober-1.log"));
     crate::probe::wait_some_probed(&split.db).await;
     assert!(prober.terminate(), "the prober exits 0 on SIGTERM");

@@ -6,7 +6,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use assetd_tests::{Assetd, Engine, Options, Proxy, Role, TestAmqp, TestStorage, fixture};
+use assetd_tests::{Assetd, Engine, Options, Proxy, Role, Split, TestAmqp, TestStorage, fixture};
 use bytes::Bytes;
 use reqwest::{Client, StatusCode};
 use tokio::sync::mpsc;
@@ -59,9 +59,7 @@ async fn assert_unavailable(response: reqwest::Response) {
 
 #[tokio::test]
 async fn catalog_lost_mid_upload_leaves_no_object() {
-    let mut split = crate::probe::Split::start(Engine::Sqlite, None)
-        .await
-        .expect("sqlite");
+    let mut split = Split::start(Engine::Sqlite, None).await.expect("sqlite");
     let (key, storage) = (split.key.clone(), split.storage.clone());
     let gateway_addr = split.gateway.addr.clone();
 
@@ -81,7 +79,7 @@ async fn catalog_lost_mid_upload_leaves_no_object() {
     // The catalog dies while an upload is streaming: the object must go.
     let (tx, pending) = held_upload(&gateway_addr, &key);
     feed_first_part(&tx, &png).await;
-    split.catalog.kill();
+    split.catalog_mut().kill();
     drop(tx);
     assert_unavailable(pending.await.expect("response")).await;
     assert_eq!(storage.all_files().await, files_before);
@@ -153,10 +151,14 @@ async fn catalog_lost_while_a_prober_holds_deliveries_loses_no_job_rabbitmq() {
     let Some(amqp) = TestAmqp::create().await else {
         return;
     };
-    let Some(split) = crate::probe::Split::start(Engine::Postgres, Some(&amqp)).await else {
+    let Some(split) = Split::start(Engine::Postgres, Some(&amqp)).await else {
         return;
     };
-    let catalog = split.catalog.addr.trim_start_matches("http://").to_owned();
+    let catalog = split
+        .catalog()
+        .addr
+        .trim_start_matches("http://")
+        .to_owned();
     let proxy = Proxy::start(&catalog).await;
     proxy.set_enabled(false);
     let mut ids = Vec::new();
@@ -174,7 +176,7 @@ async fn catalog_lost_while_a_prober_holds_deliveries_loses_no_job_rabbitmq() {
         ids.push(body["data"]["assetId"].as_str().expect("id").to_owned());
     }
 
-    let mut args = split.prober_args(Some(&amqp));
+    let mut args = split.prober_args();
     let at = args
         .iter()
         .position(|a| a == "--catalog-url")
@@ -256,15 +258,11 @@ async fn catalog_lost_while_a_prober_holds_deliveries_loses_no_job_rabbitmq() {
 /// catalog and then the object; no row is left pointing at nothing, no object without a row.
 #[tokio::test]
 async fn a_lost_create_answer_leaves_no_record_and_no_object() {
-    let Some(split) = crate::probe::Split::start(Engine::Sqlite, None).await else {
+    let Some(split) = Split::start(Engine::Sqlite, None).await else {
         return;
     };
-    let proxy = Proxy::start(split.catalog.addr.trim_start_matches("http://")).await;
-    let mut args: Vec<String> = ["gateway", "--http-addr", "127.0.0.1:0", "--catalog-url"]
-        .map(String::from)
-        .to_vec();
-    args.push(format!("http://{}", proxy.addr));
-    args.extend(split.storage.args());
+    let proxy = Proxy::start(split.catalog().addr.trim_start_matches("http://")).await;
+    let args = split.gateway_args(&format!("http://{}", proxy.addr));
     let gateway = Role::start(&args, &split.scratch.path().join("gateway-2.log"), true).await;
     let pool = split.db.pool().await;
     let assets = || async {

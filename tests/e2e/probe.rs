@@ -8,7 +8,7 @@ use std::{
 };
 
 use assetd_tests::{
-    Assetd, Engine, Options, Proxy, Role, ScratchDir, TestAmqp, TestDb, TestStorage, cli, fixture,
+    Assetd, Engine, Options, Proxy, Role, Split, TestAmqp, TestDb, TestStorage, cli, fixture,
 };
 use reqwest::{Client, StatusCode};
 use serde_json::Value;
@@ -366,93 +366,6 @@ pub async fn upload_corpus_times(base: &str, key: &str, times: usize) -> Vec<Str
     ids
 }
 
-/// Separate catalog, gateway and (later) prober processes on Postgres or SQLite.
-pub struct Split {
-    pub scratch: ScratchDir,
-    pub db: TestDb,
-    pub storage: TestStorage,
-    pub key: String,
-    pub catalog: Role,
-    pub gateway: Role,
-}
-
-impl Split {
-    pub async fn start(engine: Engine, amqp: Option<&TestAmqp>) -> Option<Self> {
-        Self::start_with(engine, amqp, &[]).await
-    }
-
-    /// Like `start`, with `extra_args` on both the catalog's and the gateway's command line.
-    pub async fn start_with(
-        engine: Engine,
-        amqp: Option<&TestAmqp>,
-        extra_args: &[String],
-    ) -> Option<Self> {
-        let scratch = ScratchDir::new();
-        let db = TestDb::create(engine, scratch.path()).await?;
-        cli(&["migrate", "--database-url", &db.url]);
-        let key = cli(&[
-            "keys",
-            "create",
-            "--account",
-            "acme",
-            "--database-url",
-            &db.url,
-        ]);
-        let storage = TestStorage::fs(&scratch);
-        let mut catalog_args: Vec<String> = [
-            "catalog",
-            "--catalog-grpc-addr",
-            "127.0.0.1:0",
-            "--database-url",
-            &db.url,
-        ]
-        .map(String::from)
-        .to_vec();
-        catalog_args.extend(amqp.map(TestAmqp::args).unwrap_or_default());
-        catalog_args.extend_from_slice(extra_args);
-        let catalog = Role::start(&catalog_args, &scratch.path().join("catalog.log"), false).await;
-        let mut gateway_args: Vec<String> = [
-            "gateway",
-            "--http-addr",
-            "127.0.0.1:0",
-            "--catalog-url",
-            &catalog.addr,
-        ]
-        .map(String::from)
-        .to_vec();
-        gateway_args.extend(storage.args());
-        gateway_args.extend_from_slice(extra_args);
-        let gateway = Role::start(&gateway_args, &scratch.path().join("gateway.log"), true).await;
-        Some(Self {
-            scratch,
-            db,
-            storage,
-            key,
-            catalog,
-            gateway,
-        })
-    }
-
-    pub fn prober_args(&self, amqp: Option<&TestAmqp>) -> Vec<String> {
-        let mut args: Vec<String> = [
-            "prober",
-            "--catalog-url",
-            &self.catalog.addr,
-            "--probe-concurrency",
-            "1",
-            "--probe-prefetch",
-            "4",
-            "--probe-timeout-secs",
-            "2",
-        ]
-        .map(String::from)
-        .to_vec();
-        args.extend(amqp.map(TestAmqp::args).unwrap_or_default());
-        args.extend(self.storage.args());
-        args
-    }
-}
-
 /// A prober killed with SIGKILL while holding deliveries loses none of them: the broker redelivers.
 #[tokio::test]
 async fn a_killed_prober_loses_no_job_rabbitmq() {
@@ -463,7 +376,7 @@ async fn a_killed_prober_loses_no_job_rabbitmq() {
         return;
     };
     let ids = upload_corpus_times(&split.gateway.addr, &split.key, 4).await;
-    let args = split.prober_args(Some(&amqp));
+    let args = split.prober_args();
     let mut prober = Role::spawn(&args, &split.scratch.path().join("prober-1.log"));
     kill_mid_work(&mut prober, &split.db, ids.len()).await;
     let _replacement = Role::spawn(&args, &split.scratch.path().join("prober-2.log"));
@@ -482,11 +395,11 @@ async fn embedded_jobs_survive_a_crash() {
     };
     let ids = upload_corpus_times(&split.gateway.addr, &split.key, 4).await;
     let mut prober = Role::spawn(
-        &split.prober_args(None),
+        &split.prober_args(),
         &split.scratch.path().join("prober.log"),
     );
     kill_mid_work(&mut prober, &split.db, ids.len()).await;
-    split.catalog.kill();
+    split.catalog_mut().kill();
     split.gateway.kill();
 
     let mut serve_args: Vec<String> = [

@@ -6,17 +6,13 @@
 use std::{path::Path, time::Duration};
 
 use assetd_tests::{
-    Assetd, Engine, Options, Role, TestAmqp, fixture,
+    Assetd, Engine, Options, Role, Split, TestAmqp, fixture,
     otlp::{Collector, Received},
 };
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::{
-    log_lines,
-    probe::{Split, wait_probed},
-    upload_to,
-};
+use crate::{log_lines, probe::wait_probed, upload_to};
 
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CLIENT_SPAN_ID: &str = "00f067aa0ba902b7";
@@ -169,13 +165,16 @@ async fn an_upload_is_one_trace_across_roles_rabbitmq() {
         return;
     };
     let (collector, otlp) = Collector::start();
-    let Some(mut split) = Split::start_with(Engine::Postgres, Some(&amqp), &otlp).await else {
+    let Some(mut split) = Split::builder(Engine::Postgres)
+        .amqp(Some(&amqp))
+        .args(otlp)
+        .start()
+        .await
+    else {
         return;
     };
     let prober_log = split.scratch.path().join("prober.log");
-    let mut prober_args = split.prober_args(Some(&amqp));
-    prober_args.extend(otlp);
-    let mut prober = Role::spawn(&prober_args, &prober_log);
+    let mut prober = Role::spawn(&split.prober_args(), &prober_log);
 
     let asset_id = upload_hero(
         &split.gateway.addr,
@@ -195,7 +194,7 @@ async fn an_upload_is_one_trace_across_roles_rabbitmq() {
     .await;
     assert!(prober.terminate(), "the prober exits cleanly");
     assert!(split.gateway.terminate(), "the gateway exits cleanly");
-    assert!(split.catalog.terminate(), "the catalog exits cleanly");
+    assert!(split.catalog_mut().terminate(), "the catalog exits cleanly");
 
     let trace = collector.trace(TRACE_ID);
     assert_upload_trace(&trace, "assetd-gateway", "assetd-catalog", "assetd-prober");

@@ -9,12 +9,14 @@ pub mod otlp;
 pub mod processes;
 pub mod python;
 pub mod storage;
+pub mod topology;
 
 pub use broker::*;
 pub use databases::*;
 pub use faults::*;
 pub use processes::*;
 pub use storage::*;
+pub use topology::*;
 
 use std::path::{Path, PathBuf};
 
