@@ -15,15 +15,12 @@
 
 use std::time::{Duration, Instant};
 
-use assetd_platform::{grpc_error, reason::Reason, storage::Storage};
+use assetd_platform::{grpc_error, reason::Reason, retry::Backoff, storage::Storage};
 use assetd_proto::catalog::{
     CatalogClient,
     v1::{DeleteAssetRequest, UnbindAssetRequest},
 };
 
-/// First delay between background attempts; it doubles up to [`MAX_DELAY`].
-const FIRST_DELAY: Duration = Duration::from_millis(500);
-const MAX_DELAY: Duration = Duration::from_secs(30);
 /// How long the background task keeps trying before it logs the leftover and stops.
 const GIVE_UP_AFTER: Duration = Duration::from_secs(15 * 60);
 
@@ -35,10 +32,10 @@ pub async fn abort_write(mut writer: opendal::Writer, key: String) {
     };
     tracing::warn!(error = ?err, key, "cannot abort a failed upload's write yet; retrying in the background");
     tokio::spawn(async move {
-        let mut backoff = Backoff::new("abort", key);
-        while backoff.wait().await {
+        let mut cleanup = Cleanup::new("abort", key);
+        while cleanup.wait().await {
             let result = writer.abort().await;
-            if backoff.settled(result) {
+            if cleanup.settled(result) {
                 return;
             }
         }
@@ -53,10 +50,10 @@ pub async fn delete_object(storage: &Storage, key: String) {
     tracing::warn!(error = ?err, key, "cannot delete a failed upload's object yet; retrying in the background");
     let storage = storage.clone();
     tokio::spawn(async move {
-        let mut backoff = Backoff::new("delete", key);
-        while backoff.wait().await {
-            let result = storage.delete(&backoff.key).await;
-            if backoff.settled(result) {
+        let mut cleanup = Cleanup::new("delete", key);
+        while cleanup.wait().await {
+            let result = storage.delete(&cleanup.key).await;
+            if cleanup.settled(result) {
                 return;
             }
         }
@@ -94,13 +91,13 @@ pub async fn undo_create(
     let storage = storage.clone();
     let catalog = catalog.clone();
     tokio::spawn(async move {
-        let mut backoff = Backoff::new("delete_record", unrecorded.key.clone());
+        let mut cleanup = Cleanup::new("delete_record", unrecorded.key.clone());
         loop {
             let result = delete_record(catalog.clone(), &unrecorded).await;
-            if backoff.settled(result) {
+            if cleanup.settled(result) {
                 break;
             }
-            if !backoff.wait().await {
+            if !cleanup.wait().await {
                 return;
             }
         }
@@ -164,23 +161,23 @@ async fn delete_record(mut catalog: CatalogClient, asset: &Unrecorded) -> Result
     }
 }
 
-/// One background cleanup's schedule, logs and metrics.
-struct Backoff {
+/// One background cleanup's schedule (the dependency backoff), logs and metrics.
+struct Cleanup {
     what: &'static str,
     key: String,
     started: Instant,
-    delay: Duration,
+    backoff: Backoff,
     last_error: Option<String>,
 }
 
-impl Backoff {
+impl Cleanup {
     fn new(what: &'static str, key: String) -> Self {
         metrics::gauge!("assetd_upload_cleanups_pending").increment(1.0);
         Self {
             what,
             key,
             started: Instant::now(),
-            delay: FIRST_DELAY,
+            backoff: Backoff::dependency(),
             last_error: None,
         }
     }
@@ -199,8 +196,7 @@ impl Backoff {
             self.finish("gave_up");
             return false;
         }
-        tokio::time::sleep(self.delay).await;
-        self.delay = (self.delay * 2).min(MAX_DELAY);
+        tokio::time::sleep(self.backoff.next_delay()).await;
         true
     }
 

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 pub use lapin::Channel as AmqpChannel;
 
-use crate::{reconnect::reconnecting, secret::Secret};
+use crate::{reconnect::reconnecting, retry::JOB_RETRY_DELAYS_SECS, secret::Secret};
 
 #[derive(clap::Args, Clone, Debug)]
 pub struct AmqpConfig {
@@ -29,10 +29,6 @@ pub struct AmqpConfig {
     #[arg(long, env = "ASSETD_AMQP_PREFIX", default_value = "assetd")]
     pub amqp_prefix: String,
 }
-
-/// Delays of the retry queues (and of the embedded queue's retries): after attempt n (n >= 1)
-/// a job waits `RETRY_DELAYS_SECS[min(n, len) - 1]`.
-pub const RETRY_DELAYS_SECS: [u64; 3] = [2, 10, 60];
 
 /// Names of the probe topology under a prefix.
 #[derive(Clone, Debug)]
@@ -60,7 +56,7 @@ impl Topology {
         format!("{}.probe.jobs", self.prefix)
     }
 
-    /// The queue that holds a job for `delay_secs` (one of [`RETRY_DELAYS_SECS`]), then
+    /// The queue that holds a job for `delay_secs` (one of [`JOB_RETRY_DELAYS_SECS`]), then
     /// dead-letters it back to the exchange.
     pub fn retry_queue(&self, delay_secs: u64) -> String {
         format!("{}.probe.retry.{delay_secs}s", self.prefix)
@@ -100,7 +96,7 @@ impl Topology {
                 FieldTable::default(),
             )
             .await?;
-        for delay in RETRY_DELAYS_SECS {
+        for delay in JOB_RETRY_DELAYS_SECS {
             let mut args = FieldTable::default();
             args.insert(
                 "x-message-ttl".into(),
@@ -291,7 +287,7 @@ mod tests {
     #[test]
     fn retry_queues_by_attempt() {
         let topology = Topology::new("t");
-        let names: Vec<String> = RETRY_DELAYS_SECS
+        let names: Vec<String> = JOB_RETRY_DELAYS_SECS
             .iter()
             .map(|&delay| topology.retry_queue(delay))
             .collect();

@@ -9,6 +9,7 @@ pub mod grpc_metrics;
 pub mod grpc_server;
 pub mod reason;
 pub mod reconnect;
+pub mod retry;
 pub mod secret;
 pub mod service_token;
 pub mod shutdown;

@@ -1,12 +1,10 @@
 //! The one reconnect loop: keeps a connection to a dependency (RabbitMQ, Postgres LISTEN) up until
-//! shutdown, connecting again after 0.5 s, doubling to 30 s while the dependency stays away.
-
-use std::time::Duration;
+//! shutdown, connecting again on the dependency backoff (`retry::Backoff::dependency`: 0.5 s,
+//! doubling to 30 s) while the dependency stays away.
 
 use tokio_util::sync::CancellationToken;
 
-const FIRST_RETRY: Duration = Duration::from_millis(500);
-const LONGEST_RETRY: Duration = Duration::from_secs(30);
+use crate::retry::Backoff;
 
 /// Runs `work` on each connection `connect` makes until `shutdown`. Whenever connecting fails or
 /// `work` returns an error, logs it (naming `what`, e.g. "RabbitMQ connection assetd-relay") and
@@ -23,37 +21,42 @@ pub async fn reconnecting<C, Connect, ConnectFut, Work, WorkFut>(
     Work: FnMut(C) -> WorkFut,
     WorkFut: Future<Output = anyhow::Result<()>>,
 {
-    let mut backoff = FIRST_RETRY;
+    let mut backoff = Backoff::dependency();
     while !shutdown.is_cancelled() {
         let connected = tokio::select! {
             () = shutdown.cancelled() => break,
             connected = connect() => connected,
         };
-        match connected {
+        let delay = match connected {
             Ok(connection) => {
-                backoff = FIRST_RETRY;
-                if let Err(err) = work(connection).await {
+                backoff.reset();
+                let worked = work(connection).await;
+                let delay = backoff.next_delay();
+                if let Err(err) = worked {
                     tracing::warn!(
                         what,
                         error = format!("{err:#}"),
+                        retry_in_ms = delay.as_millis() as u64,
                         "connection failed; reconnecting"
                     );
                 }
+                delay
             }
             Err(err) => {
+                let delay = backoff.next_delay();
                 tracing::warn!(
                     what,
                     error = format!("{err:#}"),
-                    retry_in_ms = backoff.as_millis() as u64,
+                    retry_in_ms = delay.as_millis() as u64,
                     "cannot connect; retrying"
                 );
+                delay
             }
-        }
+        };
         tokio::select! {
             () = shutdown.cancelled() => break,
-            () = tokio::time::sleep(backoff) => {}
+            () = tokio::time::sleep(delay) => {}
         }
-        backoff = (backoff * 2).min(LONGEST_RETRY);
     }
 }
 
@@ -63,6 +66,8 @@ mod tests {
         Arc,
         atomic::{AtomicU32, Ordering},
     };
+
+    use std::time::Duration;
 
     use super::*;
 

@@ -3,7 +3,7 @@
 
 use std::{future::Future, sync::Arc, time::Duration};
 
-use assetd_platform::amqp::RETRY_DELAYS_SECS;
+use assetd_platform::retry::{JOB_RETRY_DELAYS_SECS, job_retry_delay_secs};
 use assetd_proto::context::{REQUEST_ID, TraceContext, continue_trace};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -33,7 +33,7 @@ pub enum Settle {
     Recorded,
     /// There was nothing to record (the asset is gone or already probed): remove the job.
     Done,
-    /// Run it again after `delay_secs` (one of [`RETRY_DELAYS_SECS`]) as attempt `next_attempt`.
+    /// Run it again after `delay_secs` (one of [`JOB_RETRY_DELAYS_SECS`]) as attempt `next_attempt`.
     Retry {
         next_attempt: u32,
         delay_secs: u64,
@@ -82,21 +82,18 @@ pub trait Settler: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = ()> + Send;
 }
 
-/// The retry policy: transient failures wait 2 s, 10 s, then 60 s between attempts; after
-/// `max_attempts` deliveries the job gives up.
+/// The retry policy: transient failures wait [`job_retry_delay_secs`] (2 s, 10 s, then 60 s)
+/// between attempts; after `max_attempts` deliveries the job gives up.
 pub fn policy(outcome: &Outcome, attempt: u32, max_attempts: u32) -> Settle {
     match outcome {
         Outcome::Recorded => Settle::Recorded,
         Outcome::Nothing => Settle::Done,
         Outcome::Transient(_) if attempt >= max_attempts.max(1) => Settle::GiveUp,
-        Outcome::Transient(error) => {
-            let level = (attempt.max(1) as usize).min(RETRY_DELAYS_SECS.len());
-            Settle::Retry {
-                next_attempt: attempt.saturating_add(1),
-                delay_secs: RETRY_DELAYS_SECS[level - 1],
-                error: error.clone(),
-            }
-        }
+        Outcome::Transient(error) => Settle::Retry {
+            next_attempt: attempt.saturating_add(1),
+            delay_secs: job_retry_delay_secs(attempt),
+            error: error.clone(),
+        },
     }
 }
 
@@ -186,7 +183,7 @@ async fn handle<Q: JobQueue>(worker: &Worker, settler: &Q::Settler, job: Job, re
                     // rather than lose it.
                     Settle::Retry {
                         next_attempt: job.attempt,
-                        delay_secs: RETRY_DELAYS_SECS[RETRY_DELAYS_SECS.len() - 1],
+                        delay_secs: JOB_RETRY_DELAYS_SECS[JOB_RETRY_DELAYS_SECS.len() - 1],
                         error: error.to_owned(),
                     }
                 }
