@@ -1,6 +1,8 @@
 //! The generated gRPC types and clients of assetd's internal services, one module per package and
-//! version, plus what travels with every call: the request id and trace context, and the wire
-//! enums' bridge to the shared asset kinds.
+//! version, plus what travels with every call: the request id and trace context, the typed ids,
+//! and the wire enums' bridge to the shared asset kinds.
+
+pub mod ids;
 
 pub mod catalog {
     pub mod v1 {

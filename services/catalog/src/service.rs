@@ -7,7 +7,6 @@ use assetd_proto::{
 use std::time::Duration;
 
 use tonic::{Request, Response, Status};
-use uuid::Uuid;
 
 use crate::{
     db::Db,
@@ -65,10 +64,11 @@ impl Catalog {
     }
 }
 
-/// The canonical (lowercase, hyphenated) form of a UUID argument.
-fn uuid_arg(name: &str, value: &str) -> Result<String> {
-    Uuid::parse_str(value)
-        .map(|id| id.hyphenated().to_string())
+/// An id argument, parsed into its type (`AccountId`, `AssetId`, ...): the one place a request's
+/// ids are read.
+fn id<T: std::str::FromStr>(name: &str, value: &str) -> Result<T> {
+    value
+        .parse()
         .map_err(|_| Error::InvalidArgument(format!("{name} must be a UUID")))
 }
 
@@ -129,8 +129,8 @@ impl CatalogService for Catalog {
         required("file_key", &req.file_key)?;
         required("sha256", &req.sha256)?;
         let new = NewAsset {
-            account_id: uuid_arg("account_id", &req.account_id)?,
-            asset_id: uuid_arg("asset_id", &req.asset_id)?,
+            account_id: id("account_id", &req.account_id)?,
+            asset_id: id("asset_id", &req.asset_id)?,
             kind,
             source: req.source,
             filename: req.filename,
@@ -141,7 +141,7 @@ impl CatalogService for Catalog {
             project_id: req
                 .project_id
                 .as_deref()
-                .map(|id| uuid_arg("project_id", id))
+                .map(|text| id("project_id", text))
                 .transpose()?,
             request_id: req.request_id,
             trace: TraceContext::current(),
@@ -156,10 +156,10 @@ impl CatalogService for Catalog {
         request: Request<pb::GetAssetRequest>,
     ) -> Result<Response<pb::Asset>, Status> {
         let req = request.into_inner();
-        let account_id = uuid_arg("account_id", &req.account_id)?;
-        let asset_id = uuid_arg("asset_id", &req.asset_id)?;
+        let account_id = id("account_id", &req.account_id)?;
+        let asset_id = id("asset_id", &req.asset_id)?;
         Ok(Response::new(
-            assets::get(&self.db, &account_id, &asset_id).await?,
+            assets::get(&self.db, account_id, asset_id).await?,
         ))
     }
 
@@ -168,9 +168,9 @@ impl CatalogService for Catalog {
         request: Request<pb::DeleteAssetRequest>,
     ) -> Result<Response<pb::DeleteAssetResponse>, Status> {
         let req = request.into_inner();
-        let account_id = uuid_arg("account_id", &req.account_id)?;
-        let asset_id = uuid_arg("asset_id", &req.asset_id)?;
-        let file_key = assets::delete(&self.db, &account_id, &asset_id).await?;
+        let account_id = id("account_id", &req.account_id)?;
+        let asset_id = id("asset_id", &req.asset_id)?;
+        let file_key = assets::delete(&self.db, account_id, asset_id).await?;
         // Open watches of the asset end with NOT_FOUND (on other replicas through the NOTIFY).
         self.probe_events.publish(ProbeEvent::Changed(asset_id));
         Ok(Response::new(pb::DeleteAssetResponse { file_key }))
@@ -189,7 +189,7 @@ impl CatalogService for Catalog {
             .into());
         }
         let new = NewProject {
-            account_id: uuid_arg("account_id", &req.account_id)?,
+            account_id: id("account_id", &req.account_id)?,
             title: req.title,
             description: req.description,
             editor_state_json: req.editor_state_json,
@@ -209,10 +209,10 @@ impl CatalogService for Catalog {
         request: Request<pb::GetProjectRequest>,
     ) -> Result<Response<pb::Project>, Status> {
         let req = request.into_inner();
-        let account_id = uuid_arg("account_id", &req.account_id)?;
-        let project_id = uuid_arg("project_id", &req.project_id)?;
+        let account_id = id("account_id", &req.account_id)?;
+        let project_id = id("project_id", &req.project_id)?;
         Ok(Response::new(
-            projects::get(&self.db, &account_id, &project_id).await?,
+            projects::get(&self.db, account_id, project_id).await?,
         ))
     }
 
@@ -221,9 +221,9 @@ impl CatalogService for Catalog {
         request: Request<pb::DeleteProjectRequest>,
     ) -> Result<Response<pb::DeleteProjectResponse>, Status> {
         let req = request.into_inner();
-        let account_id = uuid_arg("account_id", &req.account_id)?;
-        let project_id = uuid_arg("project_id", &req.project_id)?;
-        projects::delete(&self.db, &account_id, &project_id).await?;
+        let account_id = id("account_id", &req.account_id)?;
+        let project_id = id("project_id", &req.project_id)?;
+        projects::delete(&self.db, account_id, project_id).await?;
         Ok(Response::new(pb::DeleteProjectResponse {}))
     }
 
@@ -232,10 +232,10 @@ impl CatalogService for Catalog {
         request: Request<pb::BindAssetRequest>,
     ) -> Result<Response<pb::BindAssetResponse>, Status> {
         let req = request.into_inner();
-        let account_id = uuid_arg("account_id", &req.account_id)?;
-        let project_id = uuid_arg("project_id", &req.project_id)?;
-        let asset_id = uuid_arg("asset_id", &req.asset_id)?;
-        project_assets::bind(&self.db, &account_id, &project_id, &asset_id).await?;
+        let account_id = id("account_id", &req.account_id)?;
+        let project_id = id("project_id", &req.project_id)?;
+        let asset_id = id("asset_id", &req.asset_id)?;
+        project_assets::bind(&self.db, account_id, project_id, asset_id).await?;
         Ok(Response::new(pb::BindAssetResponse {}))
     }
 
@@ -244,10 +244,10 @@ impl CatalogService for Catalog {
         request: Request<pb::UnbindAssetRequest>,
     ) -> Result<Response<pb::UnbindAssetResponse>, Status> {
         let req = request.into_inner();
-        let account_id = uuid_arg("account_id", &req.account_id)?;
-        let project_id = uuid_arg("project_id", &req.project_id)?;
-        let asset_id = uuid_arg("asset_id", &req.asset_id)?;
-        project_assets::unbind(&self.db, &account_id, &project_id, &asset_id).await?;
+        let account_id = id("account_id", &req.account_id)?;
+        let project_id = id("project_id", &req.project_id)?;
+        let asset_id = id("asset_id", &req.asset_id)?;
+        project_assets::unbind(&self.db, account_id, project_id, asset_id).await?;
         Ok(Response::new(pb::UnbindAssetResponse {}))
     }
 
@@ -256,7 +256,7 @@ impl CatalogService for Catalog {
         request: Request<pb::RecordProbeResultRequest>,
     ) -> Result<Response<pb::Asset>, Status> {
         let req = request.into_inner();
-        let asset_id = uuid_arg("asset_id", &req.asset_id)?;
+        let asset_id = id("asset_id", &req.asset_id)?;
         let outcome = match req.result {
             Some(pb::record_probe_result_request::Result::Ready(ready)) => {
                 if ready.duration.is_some_and(|d| !d.is_finite() || d < 0.0) {
@@ -281,10 +281,9 @@ impl CatalogService for Catalog {
         };
         let finished_job = match req.job_id.as_str() {
             "" => None,
-            job_id => Some(uuid_arg("job_id", job_id)?),
+            job_id => Some(id("job_id", job_id)?),
         };
-        let asset =
-            assets::record_probe(&self.db, &asset_id, &outcome, finished_job.as_deref()).await?;
+        let asset = assets::record_probe(&self.db, asset_id, &outcome, finished_job).await?;
         // Watchers on this replica hear it at once; on Postgres, every replica (this one
         // included) also hears the NOTIFY sent in the recording transaction.
         self.probe_events.publish(ProbeEvent::Changed(asset_id));
@@ -298,15 +297,16 @@ impl CatalogService for Catalog {
         request: Request<pb::WatchAssetRequest>,
     ) -> Result<Response<Self::WatchAssetStream>, Status> {
         let req = request.into_inner();
-        let account_id = uuid_arg("account_id", &req.account_id)?;
-        let asset_id = uuid_arg("asset_id", &req.asset_id)?;
+        let account_id = id("account_id", &req.account_id)?;
+        let asset_id = id("asset_id", &req.asset_id)?;
         // Subscribed before the first read: a result recorded in between is an event still to come.
         let events = self.probe_events.subscribe();
-        let first = assets::get(&self.db, &account_id, &asset_id).await?;
+        let first = assets::get(&self.db, account_id, asset_id).await?;
         let (out, stream) = tokio::sync::mpsc::channel(4);
         tokio::spawn(watch::follow(
             self.db.clone(),
             account_id,
+            asset_id,
             first,
             events,
             self.probe_events.shutdown(),
@@ -321,9 +321,9 @@ impl CatalogService for Catalog {
         &self,
         request: Request<pb::GetAssetForProbeRequest>,
     ) -> Result<Response<pb::Asset>, Status> {
-        let asset_id = uuid_arg("asset_id", &request.into_inner().asset_id)?;
+        let asset_id = id("asset_id", &request.into_inner().asset_id)?;
         Ok(Response::new(
-            assets::get_for_probe(&self.db, &asset_id).await?,
+            assets::get_for_probe(&self.db, asset_id).await?,
         ))
     }
 
@@ -355,8 +355,8 @@ impl CatalogService for Catalog {
         &self,
         request: Request<pb::FinishProbeJobRequest>,
     ) -> Result<Response<pb::FinishProbeJobResponse>, Status> {
-        let job_id = uuid_arg("job_id", &request.into_inner().job_id)?;
-        probe_jobs::finish(&self.db, &job_id).await?;
+        let job_id = id("job_id", &request.into_inner().job_id)?;
+        probe_jobs::finish(&self.db, job_id).await?;
         Ok(Response::new(pb::FinishProbeJobResponse {}))
     }
 
@@ -365,8 +365,8 @@ impl CatalogService for Catalog {
         request: Request<pb::RetryProbeJobRequest>,
     ) -> Result<Response<pb::RetryProbeJobResponse>, Status> {
         let req = request.into_inner();
-        let job_id = uuid_arg("job_id", &req.job_id)?;
-        probe_jobs::retry(&self.db, &job_id, req.delay_secs, &req.error).await?;
+        let job_id = id("job_id", &req.job_id)?;
+        probe_jobs::retry(&self.db, job_id, req.delay_secs, &req.error).await?;
         Ok(Response::new(pb::RetryProbeJobResponse {}))
     }
 
@@ -376,7 +376,7 @@ impl CatalogService for Catalog {
     ) -> Result<Response<pb::ReprobeResponse>, Status> {
         let queued = match request.into_inner().target {
             Some(pb::reprobe_request::Target::AssetId(asset_id)) => {
-                probe_jobs::reprobe_asset(&self.db, &uuid_arg("asset_id", &asset_id)?).await?
+                probe_jobs::reprobe_asset(&self.db, id("asset_id", &asset_id)?).await?
             }
             Some(pb::reprobe_request::Target::AllFailed(true)) => {
                 probe_jobs::reprobe_failed(&self.db).await?
@@ -398,14 +398,14 @@ impl CatalogService for Catalog {
         request: Request<pb::ListProjectsRequest>,
     ) -> Result<Response<pb::ListProjectsResponse>, Status> {
         let req = request.into_inner();
-        let account_id = uuid_arg("account_id", &req.account_id)?;
+        let account_id = id("account_id", &req.account_id)?;
         let page_size = paging::page_size(
             req.page_size,
             projects::PROJECTS_PAGE_DEFAULT,
             projects::PROJECTS_PAGE_MAX,
         )?;
         let page =
-            projects::list_projects(&self.db, &account_id, page_size, &req.page_cursor).await?;
+            projects::list_projects(&self.db, account_id, page_size, &req.page_cursor).await?;
         Ok(Response::new(pb::ListProjectsResponse {
             projects: page.items,
             next_page_cursor: page.next_page_cursor,
@@ -417,8 +417,8 @@ impl CatalogService for Catalog {
         request: Request<pb::UpdateProjectRequest>,
     ) -> Result<Response<pb::Project>, Status> {
         let req = request.into_inner();
-        let account_id = uuid_arg("account_id", &req.account_id)?;
-        let project_id = uuid_arg("project_id", &req.project_id)?;
+        let account_id = id("account_id", &req.account_id)?;
+        let project_id = id("project_id", &req.project_id)?;
         if req.clear_description && req.description.is_some() {
             return Err(Error::InvalidArgument(
                 "set description or clear_description, not both".into(),
@@ -438,7 +438,7 @@ impl CatalogService for Catalog {
             },
         };
         Ok(Response::new(
-            projects::update_project(&self.db, &account_id, &project_id, changes).await?,
+            projects::update_project(&self.db, account_id, project_id, changes).await?,
         ))
     }
 
@@ -447,8 +447,8 @@ impl CatalogService for Catalog {
         request: Request<pb::ListProjectAssetsRequest>,
     ) -> Result<Response<pb::ListProjectAssetsResponse>, Status> {
         let req = request.into_inner();
-        let account_id = uuid_arg("account_id", &req.account_id)?;
-        let project_id = uuid_arg("project_id", &req.project_id)?;
+        let account_id = id("account_id", &req.account_id)?;
+        let project_id = id("project_id", &req.project_id)?;
         let page_size = paging::page_size(
             req.page_size,
             project_assets::PROJECT_ASSETS_PAGE_DEFAULT,
@@ -456,8 +456,8 @@ impl CatalogService for Catalog {
         )?;
         let page = project_assets::list_project_assets(
             &self.db,
-            &account_id,
-            &project_id,
+            account_id,
+            project_id,
             page_size,
             &req.page_cursor,
         )

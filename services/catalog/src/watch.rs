@@ -6,7 +6,10 @@
 //! connection carries `assetd_probe_jobs` into [`JobsQueued`].
 
 use assetd_platform::reconnect::reconnecting;
-use assetd_proto::catalog::v1 as pb;
+use assetd_proto::{
+    catalog::v1 as pb,
+    ids::{AccountId, AssetId},
+};
 use sqlx::postgres::PgListener;
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
@@ -27,7 +30,7 @@ const CAPACITY: usize = 1024;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ProbeEvent {
     /// A probe result was recorded for this asset, or it was deleted.
-    Changed(String),
+    Changed(AssetId),
     /// Events may have been missed (the LISTEN connection was re-established): re-read.
     Resync,
 }
@@ -96,9 +99,13 @@ impl ProbeEvents {
                 Some(notification) if notification.channel() == jobs_signal::CHANNEL => {
                     jobs.notify()
                 }
-                Some(notification) => {
-                    self.publish(ProbeEvent::Changed(notification.payload().to_owned()))
-                }
+                Some(notification) => match notification.payload().parse() {
+                    Ok(asset_id) => self.publish(ProbeEvent::Changed(asset_id)),
+                    Err(_) => tracing::warn!(
+                        payload = notification.payload(),
+                        "ignoring a probe-result notification that names no asset"
+                    ),
+                },
                 // The connection was lost; the next `try_recv` reconnects by itself.
                 None => {
                     tracing::warn!("probe-result LISTEN connection lost; reconnecting");
@@ -126,13 +133,13 @@ fn is_terminal(status: pb::ProbeStatus) -> bool {
 /// have been subscribed before `first` was read, so no result falls between the two.
 pub async fn follow(
     db: Db,
-    account_id: String,
+    account_id: AccountId,
+    asset_id: AssetId,
     first: pb::Asset,
     mut events: broadcast::Receiver<ProbeEvent>,
     shutdown: CancellationToken,
     out: mpsc::Sender<Result<pb::Asset, Status>>,
 ) {
-    let asset_id = first.asset_id.clone();
     let mut last = first.probe_status();
     if out.send(Ok(first)).await.is_err() || is_terminal(last) {
         return;
@@ -153,7 +160,7 @@ pub async fn follow(
             Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
             Err(broadcast::error::RecvError::Closed) => return,
         }
-        match assets::get(&db, &account_id, &asset_id).await {
+        match assets::get(&db, account_id, asset_id).await {
             Ok(asset) if asset.probe_status() == last => {}
             Ok(asset) => {
                 last = asset.probe_status();

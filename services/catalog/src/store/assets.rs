@@ -1,6 +1,7 @@
 //! The assets table: recording uploaded objects (with their project binding), reading, deleting and probe results.
 
 use assetd_media::Kind;
+use assetd_proto::ids::{AccountId, AssetId, JobId, ProjectId};
 use assetd_proto::{catalog::v1 as pb, context::TraceContext};
 use sqlx::{Row, any::AnyRow};
 
@@ -20,8 +21,8 @@ pub(crate) const ASSET_COLUMNS: &str = "asset_id, account_id, kind, source, file
 /// What an upload stored, ready to become an asset row.
 #[derive(Debug, Clone)]
 pub struct NewAsset {
-    pub account_id: String,
-    pub asset_id: String,
+    pub account_id: AccountId,
+    pub asset_id: AssetId,
     pub kind: pb::AssetKind,
     pub source: String,
     pub filename: String,
@@ -29,7 +30,7 @@ pub struct NewAsset {
     pub size: u64,
     pub file_key: String,
     pub sha256: String,
-    pub project_id: Option<String>,
+    pub project_id: Option<ProjectId>,
     /// Correlates the probe job's logs with the upload's.
     pub request_id: String,
     /// The trace the probe job continues.
@@ -94,8 +95,8 @@ pub async fn create(db: &Db, new: NewAsset) -> Result<pb::Asset> {
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $10) ON CONFLICT DO NOTHING \
          RETURNING {ASSET_COLUMNS}"
     ))
-    .bind(&new.asset_id)
-    .bind(&new.account_id)
+    .bind(new.asset_id.to_string())
+    .bind(new.account_id.to_string())
     .bind(kind)
     .bind(&new.source)
     .bind(&new.filename)
@@ -108,7 +109,7 @@ pub async fn create(db: &Db, new: NewAsset) -> Result<pb::Asset> {
     .await
     .map_err(|err| {
         if is_foreign_key_violation(&err) {
-            Error::AccountNotFound(new.account_id.clone())
+            Error::AccountNotFound(new.account_id.to_string())
         } else {
             err.into()
         }
@@ -121,10 +122,10 @@ pub async fn create(db: &Db, new: NewAsset) -> Result<pb::Asset> {
             "INSERT INTO project_assets (project_id, asset_id, account_id, created_at) \
              SELECT project_id, $2, account_id, $3 FROM projects WHERE project_id = $1 AND account_id = $4",
         )
-        .bind(project_id)
-        .bind(&new.asset_id)
+        .bind(project_id.to_string())
+        .bind(new.asset_id.to_string())
         .bind(now)
-        .bind(&new.account_id)
+        .bind(new.account_id.to_string())
         .execute(&mut *tx)
         .await
         .map_err(|err| if is_foreign_key_violation(&err) { Error::ProjectNotFound } else { err.into() })?;
@@ -133,17 +134,17 @@ pub async fn create(db: &Db, new: NewAsset) -> Result<pb::Asset> {
         }
     }
     // The probe job commits with the asset or not at all: no asset is ever left unprobed.
-    probe_jobs::enqueue(&mut tx, &new.asset_id, &new.request_id, &new.trace, now).await?;
+    probe_jobs::enqueue(&mut tx, new.asset_id, &new.request_id, &new.trace, now).await?;
     tx.commit().await?;
     Ok(asset)
 }
 
-pub async fn get(db: &Db, account_id: &str, asset_id: &str) -> Result<pb::Asset> {
+pub async fn get(db: &Db, account_id: AccountId, asset_id: AssetId) -> Result<pb::Asset> {
     let row = sqlx::query(&format!(
         "SELECT {ASSET_COLUMNS} FROM assets WHERE asset_id = $1 AND account_id = $2"
     ))
-    .bind(asset_id)
-    .bind(account_id)
+    .bind(asset_id.to_string())
+    .bind(account_id.to_string())
     .fetch_optional(db.pool())
     .await?
     .ok_or(Error::AssetNotFound)?;
@@ -151,11 +152,11 @@ pub async fn get(db: &Db, account_id: &str, asset_id: &str) -> Result<pb::Asset>
 }
 
 /// An asset whatever its account, for the prober.
-pub async fn get_for_probe(db: &Db, asset_id: &str) -> Result<pb::Asset> {
+pub async fn get_for_probe(db: &Db, asset_id: AssetId) -> Result<pb::Asset> {
     let row = sqlx::query(&format!(
         "SELECT {ASSET_COLUMNS} FROM assets WHERE asset_id = $1"
     ))
-    .bind(asset_id)
+    .bind(asset_id.to_string())
     .fetch_optional(db.pool())
     .await?
     .ok_or(Error::AssetNotFound)?;
@@ -164,14 +165,14 @@ pub async fn get_for_probe(db: &Db, asset_id: &str) -> Result<pb::Asset> {
 
 /// Deletes the asset row and its pending probe jobs, and returns its storage key (the caller
 /// removes the object); refused while any project binds it.
-pub async fn delete(db: &Db, account_id: &str, asset_id: &str) -> Result<String> {
+pub async fn delete(db: &Db, account_id: AccountId, asset_id: AssetId) -> Result<String> {
     let mut tx = db.writer().begin().await?;
     let deleted = sqlx::query(
         "DELETE FROM assets WHERE asset_id = $1 AND account_id = $2 \
          AND NOT EXISTS (SELECT 1 FROM project_assets WHERE asset_id = $1) RETURNING file_key",
     )
-    .bind(asset_id)
-    .bind(account_id)
+    .bind(asset_id.to_string())
+    .bind(account_id.to_string())
     .fetch_optional(&mut *tx)
     .await
     .map_err(|err| {
@@ -186,8 +187,8 @@ pub async fn delete(db: &Db, account_id: &str, asset_id: &str) -> Result<String>
         None => {
             let exists =
                 sqlx::query("SELECT 1 AS one FROM assets WHERE asset_id = $1 AND account_id = $2")
-                    .bind(asset_id)
-                    .bind(account_id)
+                    .bind(asset_id.to_string())
+                    .bind(account_id.to_string())
                     .fetch_optional(&mut *tx)
                     .await?;
             return Err(if exists.is_some() {
@@ -199,7 +200,7 @@ pub async fn delete(db: &Db, account_id: &str, asset_id: &str) -> Result<String>
     };
     // Nothing is left to probe: the outbox rows go with the asset, in the same transaction.
     sqlx::query("DELETE FROM probe_jobs WHERE asset_id = $1")
-        .bind(asset_id)
+        .bind(asset_id.to_string())
         .execute(&mut *tx)
         .await?;
     // Watches of the asset end (with NOT_FOUND) on every replica.
@@ -210,12 +211,12 @@ pub async fn delete(db: &Db, account_id: &str, asset_id: &str) -> Result<String>
 
 /// On Postgres, tells every catalog replica's `WatchAsset` listeners that the asset changed; the
 /// notification is delivered at commit. (Watchers on this replica are told directly too.)
-async fn notify_watchers(db: &Db, conn: &mut sqlx::AnyConnection, asset_id: &str) -> Result<()> {
+async fn notify_watchers(db: &Db, conn: &mut sqlx::AnyConnection, asset_id: AssetId) -> Result<()> {
     if db.engine() == Engine::Postgres {
         // Cast because the Any driver cannot decode `void`.
         sqlx::query("SELECT CAST(pg_notify($1, $2) AS TEXT) AS notified")
             .bind(crate::watch::CHANNEL)
-            .bind(asset_id)
+            .bind(asset_id.to_string())
             .execute(conn)
             .await?;
     }
@@ -239,9 +240,9 @@ pub enum ProbeOutcome {
 /// one transaction. Recording the same outcome twice leaves the same row.
 pub async fn record_probe(
     db: &Db,
-    asset_id: &str,
+    asset_id: AssetId,
     outcome: &ProbeOutcome,
-    finished_job: Option<&str>,
+    finished_job: Option<JobId>,
 ) -> Result<pb::Asset> {
     let now = now_micros();
     let ready_sql = format!(
@@ -260,14 +261,14 @@ pub async fn record_probe(
             height,
             duration,
         } => sqlx::query(&ready_sql)
-            .bind(asset_id)
+            .bind(asset_id.to_string())
             .bind(width.map(i64::from))
             .bind(height.map(i64::from))
             .bind(duration.unwrap_or(0.0))
             .bind(now)
             .bind(sql::flag(duration.is_some())),
         ProbeOutcome::Failed { reason } => sqlx::query(&failed_sql)
-            .bind(asset_id)
+            .bind(asset_id.to_string())
             .bind(reason)
             .bind(now),
     };
@@ -278,7 +279,7 @@ pub async fn record_probe(
         .ok_or(Error::AssetNotFound)?;
     if let Some(job_id) = finished_job {
         sqlx::query("DELETE FROM probe_jobs WHERE job_id = $1")
-            .bind(job_id)
+            .bind(job_id.to_string())
             .execute(&mut *tx)
             .await?;
     }

@@ -65,7 +65,7 @@ pub async fn claim(
          response = excluded.response, created_at = excluded.created_at \
          WHERE idempotency_keys.created_at < $7",
     )
-    .bind(&new.account_id)
+    .bind(new.account_id.to_string())
     .bind(key)
     .bind(&hash)
     .bind(&created.project_id)
@@ -76,7 +76,7 @@ pub async fn claim(
     .await
     .map_err(|err| {
         if is_foreign_key_violation(&err) {
-            Error::AccountNotFound(new.account_id.clone())
+            Error::AccountNotFound(new.account_id.to_string())
         } else {
             err.into()
         }
@@ -87,7 +87,7 @@ pub async fn claim(
     let row = sqlx::query(
         "SELECT request_hash, response FROM idempotency_keys WHERE account_id = $1 AND idem_key = $2",
     )
-    .bind(&new.account_id)
+    .bind(new.account_id.to_string())
     .bind(key)
     .fetch_one(&mut *conn)
     .await?;
@@ -102,7 +102,7 @@ pub async fn claim(
     let micros = |field: &str| stored[field].as_i64().unwrap_or_default();
     Ok(Some(pb::Project {
         project_id: text("project_id").unwrap_or_default(),
-        account_id: new.account_id.clone(),
+        account_id: new.account_id.to_string(),
         title: text("title").unwrap_or_default(),
         description: text("description"),
         // Same hash, same request: the editor state is the one first stored.

@@ -1,12 +1,17 @@
 //! The probe outbox: jobs written with their asset, claimed with a lease, retried with a delay, removed when done.
 
-use assetd_proto::{catalog::v1 as pb, context::TraceContext};
+use assetd_proto::{
+    catalog::v1 as pb,
+    context::TraceContext,
+    ids::{AssetId, JobId},
+};
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
 use crate::{
     db::Db,
     error::{Error, Result},
+    store::sql::id_column,
     time::now_micros,
 };
 
@@ -16,7 +21,7 @@ const MICROS_PER_SEC: i64 = 1_000_000;
 /// trace context of the work that queued it.
 pub async fn enqueue(
     conn: &mut AnyConnection,
-    asset_id: &str,
+    asset_id: AssetId,
     request_id: &str,
     trace: &TraceContext,
     now: i64,
@@ -28,7 +33,7 @@ pub async fn enqueue(
          VALUES ($1, $2, 0, $3, $4, $5, $6, $3)",
     )
     .bind(&job_id)
-    .bind(asset_id)
+    .bind(asset_id.to_string())
     .bind(now)
     .bind(request_id)
     .bind(&trace.traceparent)
@@ -92,8 +97,8 @@ fn placeholders(first: usize, n: usize) -> String {
 }
 
 /// Removes a job; finishing a job twice is harmless.
-pub async fn finish(db: &Db, job_id: &str) -> Result<()> {
-    finish_many(db, &[job_id]).await
+pub async fn finish(db: &Db, job_id: JobId) -> Result<()> {
+    finish_many(db, &[&job_id.to_string()]).await
 }
 
 /// Removes jobs in one statement (the relay's confirmed batch); absent ones are skipped.
@@ -130,10 +135,10 @@ pub async fn release(db: &Db, job_ids: &[&str]) -> Result<()> {
 }
 
 /// Makes a claimed job of the embedded queue due again after `delay_secs`, remembering why.
-pub async fn retry(db: &Db, job_id: &str, delay_secs: u32, error: &str) -> Result<()> {
+pub async fn retry(db: &Db, job_id: JobId, delay_secs: u32, error: &str) -> Result<()> {
     let due = now_micros().saturating_add(i64::from(delay_secs) * MICROS_PER_SEC);
     sqlx::query("UPDATE probe_jobs SET available_at = $2, last_error = $3 WHERE job_id = $1")
-        .bind(job_id)
+        .bind(job_id.to_string())
         .bind(due)
         .bind(error)
         .execute(db.writer())
@@ -161,14 +166,14 @@ pub async fn backlog(db: &Db) -> Result<(i64, std::time::Duration)> {
 }
 
 /// Resets one asset to `pending` and queues a new probe.
-pub async fn reprobe_asset(db: &Db, asset_id: &str) -> Result<u64> {
+pub async fn reprobe_asset(db: &Db, asset_id: AssetId) -> Result<u64> {
     let now = now_micros();
     let mut tx = db.writer().begin().await?;
     let reset = sqlx::query(
         "UPDATE assets SET probe_status = 'pending', probe_error = NULL, width = NULL, height = NULL, \
          duration = NULL, updated_at = $2 WHERE asset_id = $1",
     )
-    .bind(asset_id)
+    .bind(asset_id.to_string())
     .bind(now)
     .execute(&mut *tx)
     .await?;
@@ -193,8 +198,8 @@ pub async fn reprobe_failed(db: &Db) -> Result<u64> {
     .await?;
     let trace = TraceContext::current();
     for row in &failed {
-        let asset_id: String = row.try_get("asset_id")?;
-        enqueue(&mut tx, &asset_id, "", &trace, now).await?;
+        let asset_id = id_column(row, "asset_id")?;
+        enqueue(&mut tx, asset_id, "", &trace, now).await?;
     }
     tx.commit().await?;
     Ok(failed.len() as u64)

@@ -1,6 +1,7 @@
 //! The project_assets table: binding assets to projects, unbinding, and a project's assets by page.
 
 use assetd_proto::catalog::v1 as pb;
+use assetd_proto::ids::{AccountId, AssetId, ProjectId};
 use sqlx::Row;
 
 use crate::{
@@ -20,7 +21,12 @@ pub const PROJECT_ASSETS_PAGE_MAX: u32 = 100;
 pub const PROJECT_ASSETS_PAGE_DEFAULT: u32 = 80;
 
 /// Binds an asset to a project of the same account; binding twice is a no-op.
-pub async fn bind(db: &Db, account_id: &str, project_id: &str, asset_id: &str) -> Result<()> {
+pub async fn bind(
+    db: &Db,
+    account_id: AccountId,
+    project_id: ProjectId,
+    asset_id: AssetId,
+) -> Result<()> {
     let mut tx = db.writer().begin().await?;
     // The write comes first so SQLite takes its write lock before any read in this transaction.
     let inserted = sqlx::query(
@@ -29,9 +35,9 @@ pub async fn bind(db: &Db, account_id: &str, project_id: &str, asset_id: &str) -
          WHERE p.project_id = $1 AND a.asset_id = $2 AND p.account_id = $3 \
          ON CONFLICT (project_id, asset_id) DO NOTHING",
     )
-    .bind(project_id)
-    .bind(asset_id)
-    .bind(account_id)
+    .bind(project_id.to_string())
+    .bind(asset_id.to_string())
+    .bind(account_id.to_string())
     .bind(now_micros())
     .execute(&mut *tx)
     .await
@@ -43,8 +49,8 @@ pub async fn bind(db: &Db, account_id: &str, project_id: &str, asset_id: &str) -
         }
         let asset =
             sqlx::query("SELECT 1 AS one FROM assets WHERE asset_id = $1 AND account_id = $2")
-                .bind(asset_id)
-                .bind(account_id)
+                .bind(asset_id.to_string())
+                .bind(account_id.to_string())
                 .fetch_optional(&mut *tx)
                 .await?;
         if asset.is_none() {
@@ -55,14 +61,19 @@ pub async fn bind(db: &Db, account_id: &str, project_id: &str, asset_id: &str) -
     Ok(())
 }
 
-pub async fn unbind(db: &Db, account_id: &str, project_id: &str, asset_id: &str) -> Result<()> {
+pub async fn unbind(
+    db: &Db,
+    account_id: AccountId,
+    project_id: ProjectId,
+    asset_id: AssetId,
+) -> Result<()> {
     let mut tx = db.writer().begin().await?;
     let done = sqlx::query(
         "DELETE FROM project_assets WHERE project_id = $1 AND asset_id = $2 AND account_id = $3",
     )
-    .bind(project_id)
-    .bind(asset_id)
-    .bind(account_id)
+    .bind(project_id.to_string())
+    .bind(asset_id.to_string())
+    .bind(account_id.to_string())
     .execute(&mut *tx)
     .await?;
     if done.rows_affected() == 0 {
@@ -79,13 +90,13 @@ pub async fn unbind(db: &Db, account_id: &str, project_id: &str, asset_id: &str)
 
 pub(crate) async fn project_exists(
     conn: &mut sqlx::AnyConnection,
-    account_id: &str,
-    project_id: &str,
+    account_id: AccountId,
+    project_id: ProjectId,
 ) -> Result<bool> {
     let row =
         sqlx::query("SELECT 1 AS one FROM projects WHERE project_id = $1 AND account_id = $2")
-            .bind(project_id)
-            .bind(account_id)
+            .bind(project_id.to_string())
+            .bind(account_id.to_string())
             .fetch_optional(conn)
             .await?;
     Ok(row.is_some())
@@ -95,8 +106,8 @@ pub(crate) async fn project_exists(
 /// (descending). [`Error::ProjectNotFound`] when the project is not the account's.
 pub async fn list_project_assets(
     db: &Db,
-    account_id: &str,
-    project_id: &str,
+    account_id: AccountId,
+    project_id: ProjectId,
     page_size: u32,
     cursor: &str,
 ) -> Result<Page<pb::Asset>> {
@@ -114,8 +125,8 @@ pub async fn list_project_assets(
          AND (pa.created_at < $3 OR (pa.created_at = $3 AND pa.asset_id < $4)) \
          ORDER BY pa.created_at DESC, pa.asset_id DESC LIMIT $5"
     ))
-    .bind(project_id)
-    .bind(account_id)
+    .bind(project_id.to_string())
+    .bind(account_id.to_string())
     .bind(after.micros)
     .bind(&after.id)
     .bind(i64::from(page_size) + 1)

@@ -1,5 +1,6 @@
 //! Projects and their asset bindings: create, read, delete, bind and unbind.
 
+use assetd_proto::ids::{AccountId, ProjectId};
 use std::time::Duration;
 
 use assetd_proto::catalog::v1 as pb;
@@ -35,7 +36,7 @@ pub(crate) fn from_row(row: &AnyRow) -> Result<pb::Project> {
 /// What a caller asks for when creating a project; validated by the caller's API layer.
 #[derive(Debug, Clone)]
 pub struct NewProject {
-    pub account_id: String,
+    pub account_id: AccountId,
     pub title: String,
     pub description: Option<String>,
     pub editor_state_json: String,
@@ -60,7 +61,7 @@ pub async fn create(db: &Db, new: NewProject, idempotency_ttl: Duration) -> Resu
     if let Some(key) = &new.idempotency_key {
         let created = pb::Project {
             project_id: project_id.clone(),
-            account_id: new.account_id.clone(),
+            account_id: new.account_id.to_string(),
             title: new.title.clone(),
             description: new.description.clone(),
             editor_state_json: new.editor_state_json.clone(),
@@ -78,7 +79,7 @@ pub async fn create(db: &Db, new: NewProject, idempotency_ttl: Duration) -> Resu
         "INSERT INTO projects ({PROJECT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING {PROJECT_COLUMNS}"
     ))
     .bind(&project_id)
-    .bind(&new.account_id)
+    .bind(new.account_id.to_string())
     .bind(&new.title)
     .bind(&new.description)
     .bind(&new.editor_state_json)
@@ -88,7 +89,7 @@ pub async fn create(db: &Db, new: NewProject, idempotency_ttl: Duration) -> Resu
     .await
     .map_err(|err| {
         if is_foreign_key_violation(&err) {
-            Error::AccountNotFound(new.account_id.clone())
+            Error::AccountNotFound(new.account_id.to_string())
         } else {
             err.into()
         }
@@ -98,12 +99,12 @@ pub async fn create(db: &Db, new: NewProject, idempotency_ttl: Duration) -> Resu
     Ok(project)
 }
 
-pub async fn get(db: &Db, account_id: &str, project_id: &str) -> Result<pb::Project> {
+pub async fn get(db: &Db, account_id: AccountId, project_id: ProjectId) -> Result<pb::Project> {
     let row = sqlx::query(&format!(
         "SELECT {PROJECT_COLUMNS} FROM projects WHERE project_id = $1 AND account_id = $2"
     ))
-    .bind(project_id)
-    .bind(account_id)
+    .bind(project_id.to_string())
+    .bind(account_id.to_string())
     .fetch_optional(db.pool())
     .await?
     .ok_or(Error::ProjectNotFound)?;
@@ -111,10 +112,10 @@ pub async fn get(db: &Db, account_id: &str, project_id: &str) -> Result<pb::Proj
 }
 
 /// Deletes the project; its bindings go with it (the assets stay).
-pub async fn delete(db: &Db, account_id: &str, project_id: &str) -> Result<()> {
+pub async fn delete(db: &Db, account_id: AccountId, project_id: ProjectId) -> Result<()> {
     let done = sqlx::query("DELETE FROM projects WHERE project_id = $1 AND account_id = $2")
-        .bind(project_id)
-        .bind(account_id)
+        .bind(project_id.to_string())
+        .bind(account_id.to_string())
         .execute(db.writer())
         .await?;
     if done.rows_affected() == 0 {
@@ -130,7 +131,7 @@ pub const PROJECTS_PAGE_DEFAULT: u32 = 20;
 /// The account's projects, newest first, ties by id (descending); summaries without editor state.
 pub async fn list_projects(
     db: &Db,
-    account_id: &str,
+    account_id: AccountId,
     page_size: u32,
     cursor: &str,
 ) -> Result<Page<pb::Project>> {
@@ -140,7 +141,7 @@ pub async fn list_projects(
          FROM projects WHERE account_id = $1 AND (created_at < $2 OR (created_at = $2 AND project_id < $3)) \
          ORDER BY created_at DESC, project_id DESC LIMIT $4",
     )
-    .bind(account_id)
+    .bind(account_id.to_string())
     .bind(after.micros)
     .bind(&after.id)
     .bind(i64::from(page_size) + 1)
@@ -180,8 +181,8 @@ pub struct ProjectChanges {
 /// Applies `changes` and bumps `updated_at`; [`Error::ProjectNotFound`] when not the account's.
 pub async fn update_project(
     db: &Db,
-    account_id: &str,
-    project_id: &str,
+    account_id: AccountId,
+    project_id: ProjectId,
     changes: ProjectChanges,
 ) -> Result<pb::Project> {
     // Every parameter is bound with a value and a flag, never as a NULL (see `sql`).
@@ -194,8 +195,8 @@ pub async fn update_project(
          WHERE project_id = $1 AND account_id = $2 RETURNING {}",
         PROJECT_COLUMNS
     ))
-    .bind(project_id)
-    .bind(account_id)
+    .bind(project_id.to_string())
+    .bind(account_id.to_string())
     .bind(sql::flag(changes.title.is_some()))
     .bind(changes.title.unwrap_or_default())
     .bind(set_description)

@@ -8,12 +8,26 @@
 //!   ([`flag`], [`Change::bind_parts`]) and the SQL picks `NULL` by the flag.
 //! - Booleans are read as `CAST(CASE WHEN … THEN 1 ELSE 0 END AS BIGINT)` ([`bool_column`]): the
 //!   two engines decode booleans differently through `Any`.
+//! - Ids are stored as text and read back into their types ([`id_column`]).
 //! - Constraint violations are told apart by their codes on either engine
 //!   ([`is_foreign_key_violation`]).
 
 /// `1` or `0`, the flag bound beside an optional value.
 pub(crate) fn flag(set: bool) -> i64 {
     i64::from(set)
+}
+
+/// The id in text column `name`, read into its type (`AssetId`, ...).
+pub(crate) fn id_column<T: std::str::FromStr>(
+    row: &sqlx::any::AnyRow,
+    name: &str,
+) -> sqlx::Result<T> {
+    use sqlx::Row as _;
+    let text: String = row.try_get(name)?;
+    text.parse().map_err(|_| sqlx::Error::ColumnDecode {
+        index: name.to_owned(),
+        source: format!("{text:?} is not a UUID").into(),
+    })
 }
 
 /// A boolean column or expression read as a `BIGINT` 0/1 named `alias`.
