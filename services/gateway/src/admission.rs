@@ -2,6 +2,7 @@
 //! uploads streaming at once, per process and per account. Every refusal happens before a byte
 //! of the body is read and says when to come back.
 
+use assetd_proto::ids::AccountId;
 use std::{
     collections::HashMap,
     num::NonZeroU32,
@@ -28,7 +29,7 @@ pub struct Admission {
     rate_per_second: u32,
     uploads: Arc<Semaphore>,
     max_uploads: usize,
-    per_account: Arc<Mutex<HashMap<String, usize>>>,
+    per_account: Arc<Mutex<HashMap<AccountId, usize>>>,
     max_per_account: usize,
     /// How long an upload body may go without a byte.
     pub upload_idle_timeout: Duration,
@@ -78,7 +79,7 @@ impl Admission {
 
     /// Takes one of the process's and one of `account_id`'s upload slots, held until the
     /// returned guard is dropped.
-    pub fn upload(&self, account_id: &str) -> Result<UploadSlot, ApiError> {
+    pub fn upload(&self, account_id: AccountId) -> Result<UploadSlot, ApiError> {
         let Ok(process) = self.uploads.clone().try_acquire_owned() else {
             metrics::counter!("assetd_requests_refused_total", "reason" => "process_uploads")
                 .increment(1);
@@ -92,7 +93,7 @@ impl Admission {
         };
         {
             let mut per_account = self.per_account.lock().expect("upload counts lock");
-            let count = per_account.entry(account_id.to_owned()).or_insert(0);
+            let count = per_account.entry(account_id).or_insert(0);
             if *count >= self.max_per_account {
                 metrics::counter!("assetd_requests_refused_total", "reason" => "account_uploads")
                     .increment(1);
@@ -105,7 +106,7 @@ impl Admission {
         metrics::gauge!("assetd_uploads_in_progress").increment(1.0);
         Ok(UploadSlot {
             _process: process,
-            account_id: account_id.to_owned(),
+            account_id,
             per_account: self.per_account.clone(),
         })
     }
@@ -120,8 +121,8 @@ impl Admission {
 /// One upload's place in the caps; gives it back when dropped.
 pub struct UploadSlot {
     _process: OwnedSemaphorePermit,
-    account_id: String,
-    per_account: Arc<Mutex<HashMap<String, usize>>>,
+    account_id: AccountId,
+    per_account: Arc<Mutex<HashMap<AccountId, usize>>>,
 }
 
 impl Drop for UploadSlot {
@@ -170,33 +171,35 @@ mod tests {
 
     #[test]
     fn upload_slots_per_account_and_per_process() {
+        let (a, b, c) = (AccountId::new(), AccountId::new(), AccountId::new());
         let admission = admission(100, 100, 3, 2);
-        let a1 = admission.upload("a").expect("first");
-        let _a2 = admission.upload("a").expect("second");
+        let a1 = admission.upload(a).expect("first");
+        let _a2 = admission.upload(a).expect("second");
         assert!(matches!(
-            admission.upload("a"),
+            admission.upload(a),
             Err(ApiError::AccountUploadsBusy { limit: 2 })
         ));
-        let _b1 = admission.upload("b").expect("another account");
+        let _b1 = admission.upload(b).expect("another account");
         assert!(matches!(
-            admission.upload("c"),
+            admission.upload(c),
             Err(ApiError::ServerBusy { limit: 3 })
         ));
         drop(a1);
-        let _a3 = admission.upload("a").expect("a slot came back");
+        let _a3 = admission.upload(a).expect("a slot came back");
         assert_eq!(
-            admission.per_account.lock().expect("lock").get("a"),
+            admission.per_account.lock().expect("lock").get(&a),
             Some(&2)
         );
     }
 
     #[test]
     fn an_account_refusal_gives_the_process_slot_back() {
+        let (a, b) = (AccountId::new(), AccountId::new());
         let admission = admission(100, 100, 2, 1);
-        let _a = admission.upload("a").expect("first");
-        assert!(admission.upload("a").is_err());
+        let _a = admission.upload(a).expect("first");
+        assert!(admission.upload(a).is_err());
         let _b = admission
-            .upload("b")
+            .upload(b)
             .expect("the refused upload held no process slot");
     }
 }

@@ -1,11 +1,12 @@
 //! The asset routes: `GET /v1/assets/{assetId}` and `DELETE /v1/assets/{assetId}`.
 
+use crate::path_id::path_id;
 use assetd_proto::catalog::v1::{DeleteAssetRequest, GetAssetRequest};
+use assetd_proto::ids::AssetId;
 use axum::{
     Json,
     extract::{Path, State},
 };
-use uuid::Uuid;
 
 use crate::{
     app::{AppState, Envelope},
@@ -32,13 +33,13 @@ pub async fn get_asset(
     account: Account,
     Path(asset_id): Path<String>,
 ) -> Result<Json<Envelope<AssetBody>>, ApiError> {
-    let asset_id = Uuid::parse_str(&asset_id).map_err(|_| ApiError::IdInvalid("assetId"))?;
+    let asset_id: AssetId = path_id(&asset_id, "assetId")?;
     let asset = state
         .catalog
         .clone()
         .get_asset(GetAssetRequest {
-            account_id: account.account_id,
-            asset_id: asset_id.hyphenated().to_string(),
+            account_id: account.account_id.to_string(),
+            asset_id: asset_id.to_string(),
         })
         .await
         .map_err(catalog_client::api_error)?
@@ -76,10 +77,7 @@ pub async fn delete_asset(
     account: Account,
     Path(asset_id): Path<String>,
 ) -> Result<Json<Envelope<AssetDeleted>>, ApiError> {
-    let asset_id = Uuid::parse_str(&asset_id)
-        .map_err(|_| ApiError::IdInvalid("assetId"))?
-        .hyphenated()
-        .to_string();
+    let asset_id = path_id::<AssetId>(&asset_id, "assetId")?.to_string();
     let task = tokio::spawn({
         let asset_id = asset_id.clone();
         async move {
@@ -87,7 +85,7 @@ pub async fn delete_asset(
                 .catalog
                 .clone()
                 .delete_asset(DeleteAssetRequest {
-                    account_id: account.account_id,
+                    account_id: account.account_id.to_string(),
                     asset_id: asset_id.clone(),
                 })
                 .await

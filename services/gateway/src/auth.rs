@@ -1,6 +1,6 @@
 //! API key authentication: `x-api-key` (1.0 clients) or `Authorization: Bearer` (1.1 clients), resolved by the catalog.
 
-use assetd_proto::catalog::v1::AuthenticateRequest;
+use assetd_proto::{catalog::v1::AuthenticateRequest, ids::AccountId};
 use axum::{extract::FromRequestParts, http::request::Parts};
 
 use crate::{app::AppState, catalog_client, problem::ApiError};
@@ -8,7 +8,7 @@ use crate::{app::AppState, catalog_client, problem::ApiError};
 /// The account that owns the request's API key; every handler's queries are scoped to it.
 #[derive(Debug, Clone)]
 pub struct Account {
-    pub account_id: String,
+    pub account_id: AccountId,
 }
 
 fn presented_key(parts: &Parts) -> Option<&str> {
@@ -47,8 +47,14 @@ impl FromRequestParts<AppState> for Account {
             return Err(ApiError::AccessForbidden);
         }
         state.admission.request(key)?;
-        Ok(Self {
-            account_id: owner.account_id,
-        })
+        // The catalog's answer: an id that does not parse is the catalog's fault, not the client's.
+        let account_id = owner.account_id.parse().map_err(|_| {
+            tracing::error!(
+                account_id = owner.account_id,
+                "the catalog answered a malformed account id"
+            );
+            ApiError::Internal
+        })?;
+        Ok(Self { account_id })
     }
 }

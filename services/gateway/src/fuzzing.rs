@@ -24,7 +24,7 @@ pub fn check_file_name(filename: &str) -> Result<String, ApiError> {
 /// `x-project-id` as the upload route checks it.
 #[doc(hidden)]
 pub fn check_project_id(text: &str) -> Result<String, ApiError> {
-    crate::upload::check_project_id(text)
+    crate::upload::check_project_id(text).map(String::from)
 }
 
 /// `x-request-id` as the upload route takes it.
@@ -36,7 +36,7 @@ pub fn request_id_or_new(given: Option<&str>) -> String {
 /// A `{projectId}` path segment as the project routes check it.
 #[doc(hidden)]
 pub fn path_id(value: &str) -> Result<String, ApiError> {
-    crate::projects::path_id(value, "projectId")
+    crate::path_id::path_id::<assetd_proto::ids::ProjectId>(value, "projectId").map(String::from)
 }
 
 /// A list route's query string (without the `?`) as `paging::page` checks it under a rule of

@@ -2,6 +2,7 @@
 //! upload core (validation, limits, cleanup) as `POST /v1/uploads`, plus standard health and
 //! reflection. Internal callers are trusted by the service token and name the account.
 
+use assetd_proto::ids::AccountId;
 use std::sync::{
     Arc,
     atomic::{AtomicBool, Ordering},
@@ -21,7 +22,6 @@ use futures::StreamExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
-use uuid::Uuid;
 
 use crate::{
     app::AppState,
@@ -57,11 +57,12 @@ fn metadata_required() -> Status {
 fn upload_headers(
     metadata: pb::UploadMetadata,
     header_request_id: Option<&str>,
-) -> Result<(String, UploadHeaders), ApiError> {
-    let account_id = Uuid::parse_str(metadata.account_id.trim())
-        .map_err(|_| ApiError::IdInvalid("account_id"))?
-        .hyphenated()
-        .to_string();
+) -> Result<(AccountId, UploadHeaders), ApiError> {
+    let account_id = metadata
+        .account_id
+        .trim()
+        .parse()
+        .map_err(|_| ApiError::IdInvalid("account_id"))?;
     let headers = UploadHeaders {
         filename: upload::check_file_name(&metadata.filename)?,
         project_id: metadata

@@ -17,6 +17,7 @@ mod json_body;
 mod observe;
 mod openapi;
 mod paging;
+mod path_id;
 pub mod problem;
 mod project_assets;
 mod projects;

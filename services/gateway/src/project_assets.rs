@@ -2,13 +2,13 @@
 //! `DELETE /v1/projects/{projectId}/assets/{assetId}`.
 
 use assetd_proto::catalog::v1 as pb;
+use assetd_proto::ids::{AssetId, ProjectId};
 use axum::{
     Json,
     extract::{Path, Query, State, rejection::QueryRejection},
     http::StatusCode,
 };
 use serde::Serialize;
-use uuid::Uuid;
 
 use crate::{
     app::{AppState, Envelope},
@@ -17,8 +17,8 @@ use crate::{
     catalog_client,
     json_body::JsonBody,
     paging::{self, ListQuery, PageRule},
+    path_id::path_id,
     problem::ApiError,
-    projects::path_id,
 };
 
 /// The contract's table lists 422 (not 400) for this route: a bad `pageSize` is 422.
@@ -65,13 +65,13 @@ pub async fn list(
     Path(project_id): Path<String>,
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<Envelope<Vec<AssetBody>>>, ApiError> {
-    let project_id = path_id(&project_id, "projectId")?;
+    let project_id = path_id::<ProjectId>(&project_id, "projectId")?.to_string();
     let (page_size, page_cursor) = paging::page(query, PROJECT_ASSETS_PAGE)?;
     let page = state
         .catalog
         .clone()
         .list_project_assets(pb::ListProjectAssetsRequest {
-            account_id: account.account_id,
+            account_id: account.account_id.to_string(),
             project_id,
             page_size,
             page_cursor,
@@ -109,19 +109,18 @@ pub async fn bind(
     Path(project_id): Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Envelope<Binding>>), ApiError> {
-    let project_id = path_id(&project_id, "projectId")?;
+    let project_id = path_id::<ProjectId>(&project_id, "projectId")?.to_string();
     let asset_id = body
         .get("assetId")
         .and_then(|v| v.as_str())
-        .and_then(|v| Uuid::parse_str(v).ok())
+        .and_then(|v| v.parse::<AssetId>().ok())
         .ok_or(ApiError::AssetIdInvalid)?
-        .hyphenated()
         .to_string();
     state
         .catalog
         .clone()
         .bind_asset(pb::BindAssetRequest {
-            account_id: account.account_id,
+            account_id: account.account_id.to_string(),
             project_id: project_id.clone(),
             asset_id: asset_id.clone(),
         })
@@ -153,13 +152,13 @@ pub async fn unbind(
     account: Account,
     Path((project_id, asset_id)): Path<(String, String)>,
 ) -> Result<Json<Envelope<BindingDeleted>>, ApiError> {
-    let project_id = path_id(&project_id, "projectId")?;
-    let asset_id = path_id(&asset_id, "assetId")?;
+    let project_id = path_id::<ProjectId>(&project_id, "projectId")?.to_string();
+    let asset_id = path_id::<AssetId>(&asset_id, "assetId")?.to_string();
     state
         .catalog
         .clone()
         .unbind_asset(pb::UnbindAssetRequest {
-            account_id: account.account_id,
+            account_id: account.account_id.to_string(),
             project_id: project_id.clone(),
             asset_id: asset_id.clone(),
         })

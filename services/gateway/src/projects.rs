@@ -1,6 +1,8 @@
 //! The project routes: `POST|GET /v1/projects`, `GET|PATCH|DELETE /v1/projects/{projectId}`.
 
+use crate::path_id::path_id;
 use assetd_proto::catalog::v1::{self as pb};
+use assetd_proto::ids::ProjectId;
 use axum::{
     Json,
     extract::{Path, Query, State, rejection::QueryRejection},
@@ -8,7 +10,6 @@ use axum::{
 };
 use serde::Serialize;
 use serde_json::{Map, Value};
-use uuid::Uuid;
 
 use crate::{
     app::{AppState, Envelope},
@@ -83,13 +84,6 @@ pub struct ProjectMetadata {
 pub struct ProjectDeleted {
     pub project_id: String,
     pub deleted: bool,
-}
-
-/// A path id in canonical form, or 400 `ID_INVALID`.
-pub fn path_id(value: &str, name: &'static str) -> Result<String, ApiError> {
-    Uuid::parse_str(value)
-        .map(|id| id.hyphenated().to_string())
-        .map_err(|_| ApiError::IdInvalid(name))
 }
 
 /// `title`: absent is `""`; else a string of at most 120 characters.
@@ -193,7 +187,7 @@ pub async fn create(
         .catalog
         .clone()
         .create_project(pb::CreateProjectRequest {
-            account_id: account.account_id,
+            account_id: account.account_id.to_string(),
             title,
             description,
             editor_state_json: editor_state,
@@ -234,7 +228,7 @@ pub async fn list(
         .catalog
         .clone()
         .list_projects(pb::ListProjectsRequest {
-            account_id: account.account_id,
+            account_id: account.account_id.to_string(),
             page_size,
             page_cursor,
         })
@@ -264,12 +258,12 @@ pub async fn get(
     account: Account,
     Path(project_id): Path<String>,
 ) -> Result<Json<Envelope<ProjectDetail>>, ApiError> {
-    let project_id = path_id(&project_id, "projectId")?;
+    let project_id = path_id::<ProjectId>(&project_id, "projectId")?.to_string();
     let project = state
         .catalog
         .clone()
         .get_project(pb::GetProjectRequest {
-            account_id: account.account_id,
+            account_id: account.account_id.to_string(),
             project_id,
         })
         .await
@@ -305,14 +299,14 @@ pub async fn update(
     Path(project_id): Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Envelope<ProjectMetadata>>, ApiError> {
-    let project_id = path_id(&project_id, "projectId")?;
+    let project_id = path_id::<ProjectId>(&project_id, "projectId")?.to_string();
     let title = title(&body)?;
     let description = description(&body)?;
     let project = state
         .catalog
         .clone()
         .update_project(pb::UpdateProjectRequest {
-            account_id: account.account_id,
+            account_id: account.account_id.to_string(),
             project_id,
             title,
             clear_description: matches!(description, Some(None)),
@@ -346,12 +340,12 @@ pub async fn delete(
     account: Account,
     Path(project_id): Path<String>,
 ) -> Result<Json<Envelope<ProjectDeleted>>, ApiError> {
-    let project_id = path_id(&project_id, "projectId")?;
+    let project_id = path_id::<ProjectId>(&project_id, "projectId")?.to_string();
     state
         .catalog
         .clone()
         .delete_project(pb::DeleteProjectRequest {
-            account_id: account.account_id,
+            account_id: account.account_id.to_string(),
             project_id: project_id.clone(),
         })
         .await

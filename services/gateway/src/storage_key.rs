@@ -2,13 +2,13 @@
 //! ids and the format's extension, built at upload and parsed back before a file is served.
 
 use assetd_media::format::{self, Format};
-use uuid::Uuid;
+use assetd_proto::ids::{AccountId, AssetId};
 
 /// An asset object's key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StorageKey {
-    pub account_id: Uuid,
-    pub asset_id: Uuid,
+    pub account_id: AccountId,
+    pub asset_id: AssetId,
     pub format: &'static Format,
 }
 
@@ -23,8 +23,8 @@ impl StorageKey {
         };
         let (asset, ext) = file.split_once('.')?;
         let key = Self {
-            account_id: Uuid::parse_str(account).ok()?,
-            asset_id: Uuid::parse_str(asset).ok()?,
+            account_id: account.parse().ok()?,
+            asset_id: asset.parse().ok()?,
             format: format::by_ext(ext)?,
         };
         // Only the canonical spelling: one object, one key.
@@ -37,9 +37,7 @@ impl std::fmt::Display for StorageKey {
         write!(
             f,
             "assets/{}/{}.{}",
-            self.account_id.hyphenated(),
-            self.asset_id.hyphenated(),
-            self.format.ext
+            self.account_id, self.asset_id, self.format.ext
         )
     }
 }

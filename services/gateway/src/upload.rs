@@ -5,6 +5,7 @@ use assetd_media::format;
 use assetd_platform::storage::StorageError;
 use assetd_proto::catalog::v1::{CreateAssetRequest, GetProjectRequest};
 use assetd_proto::context::{REQUEST_ID, request_id_or_new};
+use assetd_proto::ids::{AccountId, AssetId, ProjectId};
 use axum::{
     Json,
     body::Body,
@@ -16,7 +17,6 @@ use futures::StreamExt;
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
-use uuid::Uuid;
 
 use crate::{
     app::{AppState, Envelope},
@@ -35,7 +35,7 @@ pub const FILE_NAME_MAX_CHARS: usize = 512;
 #[derive(Debug)]
 pub(crate) struct UploadHeaders {
     pub filename: String,
-    pub project_id: Option<String>,
+    pub project_id: Option<ProjectId>,
     pub declared_len: Option<u64>,
     /// The client's `x-request-id`, or a new one; follows the asset into its probe job.
     pub request_id: String,
@@ -58,10 +58,9 @@ pub(crate) fn check_file_name(filename: &str) -> Result<String, ApiError> {
     Ok(filename.to_owned())
 }
 
-/// The canonical form of a project id, if it is a UUID.
-pub(crate) fn check_project_id(text: &str) -> Result<String, ApiError> {
-    let id = Uuid::parse_str(text.trim()).map_err(|_| ApiError::ProjectIdInvalid)?;
-    Ok(id.hyphenated().to_string())
+/// `x-project-id` (surrounding whitespace allowed) as a project id.
+pub(crate) fn check_project_id(text: &str) -> Result<ProjectId, ApiError> {
+    text.trim().parse().map_err(|_| ApiError::ProjectIdInvalid)
 }
 
 fn parse_headers(headers: &HeaderMap) -> Result<UploadHeaders, ApiError> {
@@ -135,7 +134,7 @@ pub async fn upload(
 /// happens, nothing is left behind but a recorded asset.
 pub(crate) async fn accept<S, E>(
     state: &AppState,
-    account_id: String,
+    account_id: AccountId,
     upload: UploadHeaders,
     body: S,
 ) -> Result<assetd_proto::catalog::v1::Asset, ApiError>
@@ -154,7 +153,7 @@ where
         _ => {}
     }
     // Refused before reading the body when the process or the account streams its most uploads.
-    let slot = state.admission.upload(&account_id)?;
+    let slot = state.admission.upload(account_id)?;
     if let Some(project_id) = &upload.project_id {
         // Checked before reading the body so a wrong id costs the client nothing; checked again
         // in the transaction that records the asset.
@@ -162,8 +161,8 @@ where
             .catalog
             .clone()
             .get_project(GetProjectRequest {
-                account_id: account_id.clone(),
-                project_id: project_id.clone(),
+                account_id: account_id.to_string(),
+                project_id: project_id.to_string(),
             })
             .await
             .map_err(catalog_client::api_error)?;
@@ -242,7 +241,7 @@ fn cut_error(
 
 async fn store<E>(
     state: AppState,
-    account_id: String,
+    account_id: AccountId,
     upload: UploadHeaders,
     body: impl futures::Stream<Item = Result<Bytes, E>> + Send + 'static,
 ) -> Result<assetd_proto::catalog::v1::Asset, ApiError> {
@@ -279,7 +278,7 @@ async fn linger(mut stream: Chunks) {
 
 async fn store_stream(
     state: AppState,
-    account_id: String,
+    account_id: AccountId,
     upload: UploadHeaders,
     stream: &mut Chunks,
 ) -> Result<assetd_proto::catalog::v1::Asset, ApiError> {
@@ -319,11 +318,10 @@ async fn store_stream(
 
     // 2. Store everything under a key made only of ids: a body that ended within the sniffed
     //    prefix in one write, a longer one streamed.
-    let asset_uuid = Uuid::new_v4();
-    let asset_id = asset_uuid.hyphenated().to_string();
+    let asset_id = AssetId::new();
     let key = StorageKey {
-        account_id: Uuid::parse_str(&account_id).map_err(|_| ApiError::Internal)?,
-        asset_id: asset_uuid,
+        account_id,
+        asset_id,
         format,
     }
     .to_string();
@@ -343,8 +341,8 @@ async fn store_stream(
 
     // 3. Record it; without a record the object must not stay.
     let request = CreateAssetRequest {
-        account_id,
-        asset_id,
+        account_id: account_id.to_string(),
+        asset_id: asset_id.to_string(),
         kind: assetd_proto::catalog::v1::AssetKind::from(format.kind).into(),
         source: "UPLOAD".to_owned(),
         filename: upload.filename,
@@ -352,7 +350,7 @@ async fn store_stream(
         size,
         file_key: key.clone(),
         sha256,
-        project_id: upload.project_id,
+        project_id: upload.project_id.map(String::from),
         request_id: upload.request_id,
     };
     let (request_account, request_asset, request_project) = (
@@ -571,8 +569,11 @@ mod tests {
             ("x-project-id", "6F9619FF-8B86-D011-B42D-00C04FC964FF"),
         ]);
         assert_eq!(
-            parse_headers(&good).expect("ok").project_id.as_deref(),
-            Some("6f9619ff-8b86-d011-b42d-00c04fc964ff")
+            parse_headers(&good)
+                .expect("ok")
+                .project_id
+                .map(|id| id.to_string()),
+            Some("6f9619ff-8b86-d011-b42d-00c04fc964ff".to_owned())
         );
     }
 }

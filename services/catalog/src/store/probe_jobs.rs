@@ -6,7 +6,6 @@ use assetd_proto::{
     ids::{AssetId, JobId},
 };
 use sqlx::{AnyConnection, Row};
-use uuid::Uuid;
 
 use crate::{
     db::Db,
@@ -26,7 +25,7 @@ pub async fn enqueue(
     trace: &TraceContext,
     now: i64,
 ) -> Result<String> {
-    let job_id = Uuid::new_v4().hyphenated().to_string();
+    let job_id = JobId::new().to_string();
     sqlx::query(
         "INSERT INTO probe_jobs \
          (job_id, asset_id, attempts, available_at, request_id, traceparent, tracestate, created_at) \
