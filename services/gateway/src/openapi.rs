@@ -1,10 +1,11 @@
 //! The OpenAPI 3.1 document, generated with `utoipa` from the handlers' `#[utoipa::path]`
 //! annotations and the response structs' `ToSchema`; served at `GET /openapi.json` (no auth).
 //!
-//! This module holds what only the document needs: the envelope and problem schemas as the
-//! routes send them, the request bodies the handlers parse by hand, each route's error
-//! responses (with the `errorCode`s it can answer), the security schemes and the descriptions
-//! of the project's decisions.
+//! Request bodies, response bodies and the problem body are the handlers' own types (each
+//! resource module's, `problem::Problem`). This module holds what only the document needs: the
+//! success envelopes with their typed `meta`, the string enums of `type` and `probeStatus`, each
+//! route's error responses (with the `errorCode`s it can answer), the security schemes and the
+//! descriptions of the project's decisions.
 
 #![allow(dead_code)] // The types below only describe responses; they are never constructed.
 
@@ -26,6 +27,7 @@ use crate::{
     app::AppState,
     asset_body::AssetBody,
     assets::AssetDeleted,
+    problem::Problem,
     project_assets::{Binding, BindingDeleted},
     projects::{ProjectDeleted, ProjectDetail, ProjectMetadata, ProjectSummary},
 };
@@ -121,7 +123,7 @@ Binds an asset of the account to the project. Binding twice is an idempotent 201
         crate::project_assets::bind,
         crate::project_assets::unbind,
     ),
-    components(schemas(Problem, AssetType, ProbeStatus)),
+    components(schemas(Problem<'static>, AssetType, ProbeStatus)),
     modifiers(&SecuritySchemes),
     security(("apiKey" = []), ("bearer" = [])),
     tags(
@@ -272,28 +274,6 @@ pub enum ProbeStatus {
     Failed,
 }
 
-/// Problem details, sent as `application/problem+json` with every error.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Problem {
-    /// An UPPER_SNAKE category mirroring the status: `UNAUTHORIZED`, `FORBIDDEN`, `NOT_FOUND`,
-    /// `BAD_REQUEST`, `UNPROCESSABLE_CONTENT`, `CONFLICT`, `PAYLOAD_TOO_LARGE`, `RATE_LIMITED`,
-    /// `SERVICE_UNAVAILABLE`, `INTERNAL`, `METHOD_NOT_ALLOWED`.
-    #[serde(rename = "type")]
-    #[schema(example = "BAD_REQUEST")]
-    kind: String,
-    #[schema(example = "Invalid id")]
-    title: String,
-    #[schema(example = 400)]
-    status: u16,
-    /// A human-readable explanation; never internal error text.
-    #[schema(example = "assetId must be a UUID")]
-    detail: String,
-    /// The stable business code clients branch on.
-    #[schema(example = "ID_INVALID")]
-    error_code: String,
-}
-
 /// An empty `meta`.
 #[derive(Serialize, ToSchema)]
 pub struct EmptyMeta {}
@@ -336,55 +316,6 @@ envelopes! {
 #[schema(value_type = String, format = Binary)]
 pub struct UploadFile(Vec<u8>);
 
-/// The editor state's schema version.
-#[derive(Serialize, ToSchema)]
-pub enum StateSchemaVersion {
-    #[serde(rename = "v1")]
-    V1,
-}
-
-/// `POST /v1/projects`.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct CreateProject {
-    /// The editor's state, stored as sent (not checked against the editor's schema).
-    #[schema(value_type = Object)]
-    editor_state: serde_json::Value,
-    /// Required unless a 1.0 client sends `stateVersion`; each sent must be `"v1"`.
-    #[schema(nullable = false)]
-    state_schema_version: Option<StateSchemaVersion>,
-    /// The 1.0 name of `stateSchemaVersion`.
-    #[schema(nullable = false)]
-    state_version: Option<StateSchemaVersion>,
-    /// At most 120 characters; `""` when absent.
-    #[schema(max_length = 120, nullable = false)]
-    title: Option<String>,
-    /// At most 500 characters, or null.
-    #[schema(max_length = 500)]
-    description: Option<String>,
-}
-
-/// `PATCH /v1/projects/{projectId}`: only the fields sent change.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct UpdateProject {
-    /// At most 120 characters.
-    #[schema(max_length = 120, nullable = false)]
-    title: Option<String>,
-    /// At most 500 characters; null clears it.
-    #[schema(max_length = 500)]
-    description: Option<String>,
-}
-
-/// `POST /v1/projects/{projectId}/assets`.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct BindAsset {
-    /// An asset of the key's account.
-    #[schema(format = Uuid)]
-    asset_id: String,
-}
-
 // Each route's error responses. Every route also has 401, 403, 429 and 503 (the same for all).
 
 #[derive(IntoResponses)]
@@ -394,84 +325,84 @@ pub enum UploadErrors {
     /// `UPLOAD_BODY_EMPTY` (no body bytes), `UPLOAD_INCOMPLETE` (fewer bytes than
     /// `Content-Length`, or the client hung up).
     #[response(status = 400, content_type = "application/problem+json")]
-    BadRequest(#[to_schema] Problem),
+    BadRequest(#[to_schema] Problem<'static>),
     /// `OPEN_API_KEY_INVALID`: no key, or an unknown or revoked key.
     #[response(status = 401, content_type = "application/problem+json")]
-    Unauthorized(#[to_schema] Problem),
+    Unauthorized(#[to_schema] Problem<'static>),
     /// `OPEN_API_RUNTIME_ACCESS_FORBIDDEN`: the account is not enabled for the Open API.
     #[response(status = 403, content_type = "application/problem+json")]
-    Forbidden(#[to_schema] Problem),
+    Forbidden(#[to_schema] Problem<'static>),
     /// `PROJECT_NOT_FOUND`: `x-project-id` is not a project of this account.
     #[response(status = 404, content_type = "application/problem+json")]
-    NotFound(#[to_schema] Problem),
+    NotFound(#[to_schema] Problem<'static>),
     /// `UPLOAD_TOO_LARGE`: over the kind's limit (images 50 MiB, video 800 MiB, audio 25 MiB,
     /// captions 10 MiB by default).
     #[response(status = 413, content_type = "application/problem+json")]
-    TooLarge(#[to_schema] Problem),
+    TooLarge(#[to_schema] Problem<'static>),
     /// `UPLOAD_FILE_TYPE_UNSUPPORTED`: not an accepted format (decided from the first bytes).
     #[response(status = 422, content_type = "application/problem+json")]
-    Unprocessable(#[to_schema] Problem),
+    Unprocessable(#[to_schema] Problem<'static>),
     /// `UPLOAD_STALLED`: no byte of the body arrived for the upload idle timeout (60 s by
     /// default); nothing was stored, and the connection is closed.
     #[response(status = 408, content_type = "application/problem+json")]
-    Stalled(#[to_schema] Problem),
+    Stalled(#[to_schema] Problem<'static>),
     /// `OPEN_API_REQUEST_LIMIT_EXCEEDED`: the API key is over its request rate (or, uploading,
     /// its account streams its most uploads at once); `Retry-After` says when to retry.
     #[response(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(#[to_schema] Problem),
+    TooManyRequests(#[to_schema] Problem<'static>),
     /// `SERVICE_UNAVAILABLE`: database, catalog or storage unreachable; `SERVER_BUSY`: this
     /// server streams its most uploads at once. `Retry-After` says when to retry.
     #[response(status = 503, content_type = "application/problem+json")]
-    Unavailable(#[to_schema] Problem),
+    Unavailable(#[to_schema] Problem<'static>),
 }
 
 #[derive(IntoResponses)]
 pub enum GetAssetErrors {
     /// `ID_INVALID`: `assetId` is not a UUID.
     #[response(status = 400, content_type = "application/problem+json")]
-    BadRequest(#[to_schema] Problem),
+    BadRequest(#[to_schema] Problem<'static>),
     /// `OPEN_API_KEY_INVALID`: no key, or an unknown or revoked key.
     #[response(status = 401, content_type = "application/problem+json")]
-    Unauthorized(#[to_schema] Problem),
+    Unauthorized(#[to_schema] Problem<'static>),
     /// `OPEN_API_RUNTIME_ACCESS_FORBIDDEN`: the account is not enabled for the Open API.
     #[response(status = 403, content_type = "application/problem+json")]
-    Forbidden(#[to_schema] Problem),
+    Forbidden(#[to_schema] Problem<'static>),
     /// `ASSET_NOT_FOUND`: no such asset in this account.
     #[response(status = 404, content_type = "application/problem+json")]
-    NotFound(#[to_schema] Problem),
+    NotFound(#[to_schema] Problem<'static>),
     /// `OPEN_API_REQUEST_LIMIT_EXCEEDED`: the API key is over its request rate (or, uploading,
     /// its account streams its most uploads at once); `Retry-After` says when to retry.
     #[response(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(#[to_schema] Problem),
+    TooManyRequests(#[to_schema] Problem<'static>),
     /// `SERVICE_UNAVAILABLE`: database, catalog or storage unreachable; `Retry-After` says when to retry.
     #[response(status = 503, content_type = "application/problem+json")]
-    Unavailable(#[to_schema] Problem),
+    Unavailable(#[to_schema] Problem<'static>),
 }
 
 #[derive(IntoResponses)]
 pub enum DeleteAssetErrors {
     /// `ID_INVALID`: `assetId` is not a UUID.
     #[response(status = 400, content_type = "application/problem+json")]
-    BadRequest(#[to_schema] Problem),
+    BadRequest(#[to_schema] Problem<'static>),
     /// `OPEN_API_KEY_INVALID`: no key, or an unknown or revoked key.
     #[response(status = 401, content_type = "application/problem+json")]
-    Unauthorized(#[to_schema] Problem),
+    Unauthorized(#[to_schema] Problem<'static>),
     /// `OPEN_API_RUNTIME_ACCESS_FORBIDDEN`: the account is not enabled for the Open API.
     #[response(status = 403, content_type = "application/problem+json")]
-    Forbidden(#[to_schema] Problem),
+    Forbidden(#[to_schema] Problem<'static>),
     /// `ASSET_NOT_FOUND`: no such asset in this account (or already deleted).
     #[response(status = 404, content_type = "application/problem+json")]
-    NotFound(#[to_schema] Problem),
+    NotFound(#[to_schema] Problem<'static>),
     /// `ASSET_REFERENCED`: the asset is bound to at least one project.
     #[response(status = 409, content_type = "application/problem+json")]
-    Conflict(#[to_schema] Problem),
+    Conflict(#[to_schema] Problem<'static>),
     /// `OPEN_API_REQUEST_LIMIT_EXCEEDED`: the API key is over its request rate (or, uploading,
     /// its account streams its most uploads at once); `Retry-After` says when to retry.
     #[response(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(#[to_schema] Problem),
+    TooManyRequests(#[to_schema] Problem<'static>),
     /// `SERVICE_UNAVAILABLE`: database, catalog or storage unreachable; `Retry-After` says when to retry.
     #[response(status = 503, content_type = "application/problem+json")]
-    Unavailable(#[to_schema] Problem),
+    Unavailable(#[to_schema] Problem<'static>),
 }
 
 #[derive(IntoResponses)]
@@ -479,32 +410,32 @@ pub enum CreateProjectErrors {
     /// `BODY_INVALID` (missing, malformed, not a JSON object, or not `application/json`),
     /// `IDEMPOTENCY_KEY_INVALID` (empty, over 255 characters or not printable ASCII).
     #[response(status = 400, content_type = "application/problem+json")]
-    BadRequest(#[to_schema] Problem),
+    BadRequest(#[to_schema] Problem<'static>),
     /// `OPEN_API_KEY_INVALID`: no key, or an unknown or revoked key.
     #[response(status = 401, content_type = "application/problem+json")]
-    Unauthorized(#[to_schema] Problem),
+    Unauthorized(#[to_schema] Problem<'static>),
     /// `OPEN_API_RUNTIME_ACCESS_FORBIDDEN`: the account is not enabled for the Open API.
     #[response(status = 403, content_type = "application/problem+json")]
-    Forbidden(#[to_schema] Problem),
+    Forbidden(#[to_schema] Problem<'static>),
     /// `IDEMPOTENCY_KEY_REUSED`: the `Idempotency-Key` was used with a different body.
     #[response(status = 409, content_type = "application/problem+json")]
-    Conflict(#[to_schema] Problem),
+    Conflict(#[to_schema] Problem<'static>),
     /// `BODY_TOO_LARGE`: a JSON body over 1 MiB.
     #[response(status = 413, content_type = "application/problem+json")]
-    TooLarge(#[to_schema] Problem),
+    TooLarge(#[to_schema] Problem<'static>),
     /// `PROJECT_EDITOR_STATE_INVALID` (missing or not an object),
     /// `STATE_SCHEMA_VERSION_UNSUPPORTED` (missing or not `"v1"`), `PROJECT_TITLE_INVALID`
     /// (not a string or over 120 characters), `PROJECT_DESCRIPTION_INVALID` (not a string or
     /// null, or over 500 characters).
     #[response(status = 422, content_type = "application/problem+json")]
-    Unprocessable(#[to_schema] Problem),
+    Unprocessable(#[to_schema] Problem<'static>),
     /// `OPEN_API_REQUEST_LIMIT_EXCEEDED`: the API key is over its request rate (or, uploading,
     /// its account streams its most uploads at once); `Retry-After` says when to retry.
     #[response(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(#[to_schema] Problem),
+    TooManyRequests(#[to_schema] Problem<'static>),
     /// `SERVICE_UNAVAILABLE`: database, catalog or storage unreachable; `Retry-After` says when to retry.
     #[response(status = 503, content_type = "application/problem+json")]
-    Unavailable(#[to_schema] Problem),
+    Unavailable(#[to_schema] Problem<'static>),
 }
 
 #[derive(IntoResponses)]
@@ -512,43 +443,43 @@ pub enum ListProjectsErrors {
     /// `QUERY_INVALID` (unparseable query string), `PAGE_SIZE_INVALID` (not an integer in
     /// 1..50), `PAGE_CURSOR_INVALID` (not a cursor this API returned).
     #[response(status = 400, content_type = "application/problem+json")]
-    BadRequest(#[to_schema] Problem),
+    BadRequest(#[to_schema] Problem<'static>),
     /// `OPEN_API_KEY_INVALID`: no key, or an unknown or revoked key.
     #[response(status = 401, content_type = "application/problem+json")]
-    Unauthorized(#[to_schema] Problem),
+    Unauthorized(#[to_schema] Problem<'static>),
     /// `OPEN_API_RUNTIME_ACCESS_FORBIDDEN`: the account is not enabled for the Open API.
     #[response(status = 403, content_type = "application/problem+json")]
-    Forbidden(#[to_schema] Problem),
+    Forbidden(#[to_schema] Problem<'static>),
     /// `OPEN_API_REQUEST_LIMIT_EXCEEDED`: the API key is over its request rate (or, uploading,
     /// its account streams its most uploads at once); `Retry-After` says when to retry.
     #[response(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(#[to_schema] Problem),
+    TooManyRequests(#[to_schema] Problem<'static>),
     /// `SERVICE_UNAVAILABLE`: database, catalog or storage unreachable; `Retry-After` says when to retry.
     #[response(status = 503, content_type = "application/problem+json")]
-    Unavailable(#[to_schema] Problem),
+    Unavailable(#[to_schema] Problem<'static>),
 }
 
 #[derive(IntoResponses)]
 pub enum ProjectErrors {
     /// `ID_INVALID`: `projectId` is not a UUID.
     #[response(status = 400, content_type = "application/problem+json")]
-    BadRequest(#[to_schema] Problem),
+    BadRequest(#[to_schema] Problem<'static>),
     /// `OPEN_API_KEY_INVALID`: no key, or an unknown or revoked key.
     #[response(status = 401, content_type = "application/problem+json")]
-    Unauthorized(#[to_schema] Problem),
+    Unauthorized(#[to_schema] Problem<'static>),
     /// `OPEN_API_RUNTIME_ACCESS_FORBIDDEN`: the account is not enabled for the Open API.
     #[response(status = 403, content_type = "application/problem+json")]
-    Forbidden(#[to_schema] Problem),
+    Forbidden(#[to_schema] Problem<'static>),
     /// `PROJECT_NOT_FOUND`: no such project in this account.
     #[response(status = 404, content_type = "application/problem+json")]
-    NotFound(#[to_schema] Problem),
+    NotFound(#[to_schema] Problem<'static>),
     /// `OPEN_API_REQUEST_LIMIT_EXCEEDED`: the API key is over its request rate (or, uploading,
     /// its account streams its most uploads at once); `Retry-After` says when to retry.
     #[response(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(#[to_schema] Problem),
+    TooManyRequests(#[to_schema] Problem<'static>),
     /// `SERVICE_UNAVAILABLE`: database, catalog or storage unreachable; `Retry-After` says when to retry.
     #[response(status = 503, content_type = "application/problem+json")]
-    Unavailable(#[to_schema] Problem),
+    Unavailable(#[to_schema] Problem<'static>),
 }
 
 #[derive(IntoResponses)]
@@ -556,30 +487,30 @@ pub enum UpdateProjectErrors {
     /// `ID_INVALID` (`projectId` is not a UUID), `BODY_INVALID` (missing, malformed, not a JSON
     /// object, or not `application/json`).
     #[response(status = 400, content_type = "application/problem+json")]
-    BadRequest(#[to_schema] Problem),
+    BadRequest(#[to_schema] Problem<'static>),
     /// `OPEN_API_KEY_INVALID`: no key, or an unknown or revoked key.
     #[response(status = 401, content_type = "application/problem+json")]
-    Unauthorized(#[to_schema] Problem),
+    Unauthorized(#[to_schema] Problem<'static>),
     /// `OPEN_API_RUNTIME_ACCESS_FORBIDDEN`: the account is not enabled for the Open API.
     #[response(status = 403, content_type = "application/problem+json")]
-    Forbidden(#[to_schema] Problem),
+    Forbidden(#[to_schema] Problem<'static>),
     /// `PROJECT_NOT_FOUND`: no such project in this account.
     #[response(status = 404, content_type = "application/problem+json")]
-    NotFound(#[to_schema] Problem),
+    NotFound(#[to_schema] Problem<'static>),
     /// `BODY_TOO_LARGE`: a JSON body over 1 MiB.
     #[response(status = 413, content_type = "application/problem+json")]
-    TooLarge(#[to_schema] Problem),
+    TooLarge(#[to_schema] Problem<'static>),
     /// `PROJECT_TITLE_INVALID` (not a string or over 120 characters),
     /// `PROJECT_DESCRIPTION_INVALID` (not a string or null, or over 500 characters).
     #[response(status = 422, content_type = "application/problem+json")]
-    Unprocessable(#[to_schema] Problem),
+    Unprocessable(#[to_schema] Problem<'static>),
     /// `OPEN_API_REQUEST_LIMIT_EXCEEDED`: the API key is over its request rate (or, uploading,
     /// its account streams its most uploads at once); `Retry-After` says when to retry.
     #[response(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(#[to_schema] Problem),
+    TooManyRequests(#[to_schema] Problem<'static>),
     /// `SERVICE_UNAVAILABLE`: database, catalog or storage unreachable; `Retry-After` says when to retry.
     #[response(status = 503, content_type = "application/problem+json")]
-    Unavailable(#[to_schema] Problem),
+    Unavailable(#[to_schema] Problem<'static>),
 }
 
 #[derive(IntoResponses)]
@@ -587,26 +518,26 @@ pub enum ListProjectAssetsErrors {
     /// `ID_INVALID` (`projectId` is not a UUID), `QUERY_INVALID` (unparseable query string),
     /// `PAGE_CURSOR_INVALID` (not a cursor this API returned).
     #[response(status = 400, content_type = "application/problem+json")]
-    BadRequest(#[to_schema] Problem),
+    BadRequest(#[to_schema] Problem<'static>),
     /// `OPEN_API_KEY_INVALID`: no key, or an unknown or revoked key.
     #[response(status = 401, content_type = "application/problem+json")]
-    Unauthorized(#[to_schema] Problem),
+    Unauthorized(#[to_schema] Problem<'static>),
     /// `OPEN_API_RUNTIME_ACCESS_FORBIDDEN`: the account is not enabled for the Open API.
     #[response(status = 403, content_type = "application/problem+json")]
-    Forbidden(#[to_schema] Problem),
+    Forbidden(#[to_schema] Problem<'static>),
     /// `PROJECT_NOT_FOUND`: no such project in this account.
     #[response(status = 404, content_type = "application/problem+json")]
-    NotFound(#[to_schema] Problem),
+    NotFound(#[to_schema] Problem<'static>),
     /// `PAGE_SIZE_INVALID`: `pageSize` not an integer in 1..100.
     #[response(status = 422, content_type = "application/problem+json")]
-    Unprocessable(#[to_schema] Problem),
+    Unprocessable(#[to_schema] Problem<'static>),
     /// `OPEN_API_REQUEST_LIMIT_EXCEEDED`: the API key is over its request rate (or, uploading,
     /// its account streams its most uploads at once); `Retry-After` says when to retry.
     #[response(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(#[to_schema] Problem),
+    TooManyRequests(#[to_schema] Problem<'static>),
     /// `SERVICE_UNAVAILABLE`: database, catalog or storage unreachable; `Retry-After` says when to retry.
     #[response(status = 503, content_type = "application/problem+json")]
-    Unavailable(#[to_schema] Problem),
+    Unavailable(#[to_schema] Problem<'static>),
 }
 
 #[derive(IntoResponses)]
@@ -614,54 +545,54 @@ pub enum BindErrors {
     /// `ID_INVALID` (`projectId` is not a UUID), `BODY_INVALID` (missing, malformed, not a JSON
     /// object, or not `application/json`).
     #[response(status = 400, content_type = "application/problem+json")]
-    BadRequest(#[to_schema] Problem),
+    BadRequest(#[to_schema] Problem<'static>),
     /// `OPEN_API_KEY_INVALID`: no key, or an unknown or revoked key.
     #[response(status = 401, content_type = "application/problem+json")]
-    Unauthorized(#[to_schema] Problem),
+    Unauthorized(#[to_schema] Problem<'static>),
     /// `OPEN_API_RUNTIME_ACCESS_FORBIDDEN`: the account is not enabled for the Open API.
     #[response(status = 403, content_type = "application/problem+json")]
-    Forbidden(#[to_schema] Problem),
+    Forbidden(#[to_schema] Problem<'static>),
     /// `PROJECT_NOT_FOUND` (no such project in this account), `ASSET_NOT_FOUND` (no such asset
     /// in this account).
     #[response(status = 404, content_type = "application/problem+json")]
-    NotFound(#[to_schema] Problem),
+    NotFound(#[to_schema] Problem<'static>),
     /// `BODY_TOO_LARGE`: a JSON body over 1 MiB.
     #[response(status = 413, content_type = "application/problem+json")]
-    TooLarge(#[to_schema] Problem),
+    TooLarge(#[to_schema] Problem<'static>),
     /// `ASSET_ID_INVALID`: the body's `assetId` is missing or not a UUID.
     #[response(status = 422, content_type = "application/problem+json")]
-    Unprocessable(#[to_schema] Problem),
+    Unprocessable(#[to_schema] Problem<'static>),
     /// `OPEN_API_REQUEST_LIMIT_EXCEEDED`: the API key is over its request rate (or, uploading,
     /// its account streams its most uploads at once); `Retry-After` says when to retry.
     #[response(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(#[to_schema] Problem),
+    TooManyRequests(#[to_schema] Problem<'static>),
     /// `SERVICE_UNAVAILABLE`: database, catalog or storage unreachable; `Retry-After` says when to retry.
     #[response(status = 503, content_type = "application/problem+json")]
-    Unavailable(#[to_schema] Problem),
+    Unavailable(#[to_schema] Problem<'static>),
 }
 
 #[derive(IntoResponses)]
 pub enum UnbindErrors {
     /// `ID_INVALID`: `projectId` or `assetId` is not a UUID.
     #[response(status = 400, content_type = "application/problem+json")]
-    BadRequest(#[to_schema] Problem),
+    BadRequest(#[to_schema] Problem<'static>),
     /// `OPEN_API_KEY_INVALID`: no key, or an unknown or revoked key.
     #[response(status = 401, content_type = "application/problem+json")]
-    Unauthorized(#[to_schema] Problem),
+    Unauthorized(#[to_schema] Problem<'static>),
     /// `OPEN_API_RUNTIME_ACCESS_FORBIDDEN`: the account is not enabled for the Open API.
     #[response(status = 403, content_type = "application/problem+json")]
-    Forbidden(#[to_schema] Problem),
+    Forbidden(#[to_schema] Problem<'static>),
     /// `PROJECT_NOT_FOUND` (no such project in this account), `BINDING_NOT_FOUND` (the project
     /// does not hold this asset).
     #[response(status = 404, content_type = "application/problem+json")]
-    NotFound(#[to_schema] Problem),
+    NotFound(#[to_schema] Problem<'static>),
     /// `OPEN_API_REQUEST_LIMIT_EXCEEDED`: the API key is over its request rate (or, uploading,
     /// its account streams its most uploads at once); `Retry-After` says when to retry.
     #[response(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(#[to_schema] Problem),
+    TooManyRequests(#[to_schema] Problem<'static>),
     /// `SERVICE_UNAVAILABLE`: database, catalog or storage unreachable; `Retry-After` says when to retry.
     #[response(status = 503, content_type = "application/problem+json")]
-    Unavailable(#[to_schema] Problem),
+    Unavailable(#[to_schema] Problem<'static>),
 }
 
 #[cfg(test)]

@@ -105,14 +105,25 @@ pub enum ApiError {
     Internal,
 }
 
-#[derive(Serialize)]
+/// Problem details, sent as `application/problem+json` with every error.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct Problem<'a> {
+pub struct Problem<'a> {
+    /// An UPPER_SNAKE category mirroring the status: `UNAUTHORIZED`, `FORBIDDEN`, `NOT_FOUND`,
+    /// `BAD_REQUEST`, `UNPROCESSABLE_CONTENT`, `CONFLICT`, `PAYLOAD_TOO_LARGE`, `RATE_LIMITED`,
+    /// `SERVICE_UNAVAILABLE`, `INTERNAL`, `METHOD_NOT_ALLOWED`.
     #[serde(rename = "type")]
+    #[schema(example = "BAD_REQUEST")]
     kind: &'a str,
+    #[schema(example = "Invalid id")]
     title: &'a str,
+    #[schema(example = 400)]
     status: u16,
+    /// A human-readable explanation; never internal error text.
+    #[schema(example = "assetId must be a UUID")]
     detail: String,
+    /// The stable business code clients branch on.
+    #[schema(example = "ID_INVALID")]
     error_code: &'a str,
 }
 

@@ -28,6 +28,27 @@ const PROJECT_ASSETS_PAGE: PageRule = PageRule {
     unprocessable: true,
 };
 
+/// `POST /v1/projects/{projectId}/assets`.
+#[derive(Debug, utoipa::ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct BindAsset {
+    /// An asset of the key's account.
+    #[schema(value_type = String, format = Uuid)]
+    pub asset_id: AssetId,
+}
+
+impl BindAsset {
+    /// `assetId` must be a UUID string (else 400 `ASSET_ID_INVALID`).
+    pub fn from_body(body: &serde_json::Map<String, serde_json::Value>) -> Result<Self, ApiError> {
+        let asset_id = body
+            .get("assetId")
+            .and_then(|v| v.as_str())
+            .and_then(|v| v.parse().ok())
+            .ok_or(ApiError::AssetIdInvalid)?;
+        Ok(Self { asset_id })
+    }
+}
+
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Binding {
@@ -97,7 +118,7 @@ pub async fn list(
     tag = "project assets",
     description = crate::openapi::BIND_DESCRIPTION,
     params(("projectId" = uuid::Uuid, Path, description = "The project's id.")),
-    request_body(content = crate::openapi::BindAsset, content_type = "application/json"),
+    request_body(content = BindAsset, content_type = "application/json"),
     responses(
         (status = 201, description = "Bound (again).", body = crate::openapi::BindingEnvelope),
         crate::openapi::BindErrors,
@@ -110,12 +131,7 @@ pub async fn bind(
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Envelope<Binding>>), ApiError> {
     let project_id = path_id::<ProjectId>(&project_id, "projectId")?.to_string();
-    let asset_id = body
-        .get("assetId")
-        .and_then(|v| v.as_str())
-        .and_then(|v| v.parse::<AssetId>().ok())
-        .ok_or(ApiError::AssetIdInvalid)?
-        .to_string();
+    let asset_id = BindAsset::from_body(&body)?.asset_id.to_string();
     state
         .catalog
         .clone()

@@ -86,6 +86,93 @@ pub struct ProjectDeleted {
     pub deleted: bool,
 }
 
+/// The editor state's schema version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
+pub enum StateSchemaVersion {
+    #[schema(rename = "v1")]
+    V1,
+}
+
+impl StateSchemaVersion {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::V1 => STATE_SCHEMA_VERSION,
+        }
+    }
+}
+
+// Read field by field (`from_body`, not serde) so that each bad field answers its own errorCode.
+/// `POST /v1/projects`.
+#[derive(Debug, utoipa::ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct CreateProject {
+    /// The editor's state, stored as sent (not checked against the editor's schema).
+    #[schema(value_type = Object)]
+    pub editor_state: Map<String, Value>,
+    /// Required unless a 1.0 client sends `stateVersion`; each sent must be `"v1"`.
+    #[schema(nullable = false)]
+    pub state_schema_version: Option<StateSchemaVersion>,
+    /// The 1.0 name of `stateSchemaVersion`.
+    #[schema(nullable = false)]
+    pub state_version: Option<StateSchemaVersion>,
+    /// At most 120 characters; `""` when absent.
+    #[schema(max_length = 120, nullable = false)]
+    pub title: Option<String>,
+    /// At most 500 characters, or null.
+    #[schema(max_length = 500)]
+    pub description: Option<String>,
+}
+
+impl CreateProject {
+    /// The version sent under either name (both, when sent, are the same: there is one).
+    pub fn schema_version(&self) -> StateSchemaVersion {
+        self.state_schema_version
+            .or(self.state_version)
+            .unwrap_or(StateSchemaVersion::V1)
+    }
+
+    /// Checks `editorState` (400 `EDITOR_STATE_INVALID`), the schema version (422
+    /// `STATE_SCHEMA_VERSION_UNSUPPORTED`), `title` and `description`, in that order.
+    pub fn from_body(body: &Map<String, Value>) -> Result<Self, ApiError> {
+        let Some(Value::Object(editor_state)) = body.get("editorState") else {
+            return Err(ApiError::EditorStateInvalid);
+        };
+        let state_schema_version = schema_version_field(body, "stateSchemaVersion")?;
+        let state_version = schema_version_field(body, "stateVersion")?;
+        if state_schema_version.is_none() && state_version.is_none() {
+            return Err(ApiError::StateSchemaVersionUnsupported);
+        }
+        Ok(Self {
+            editor_state: editor_state.clone(),
+            state_schema_version,
+            state_version,
+            title: title(body)?,
+            description: description(body)?.flatten(),
+        })
+    }
+}
+
+/// `PATCH /v1/projects/{projectId}`: only the fields sent change.
+#[derive(Debug, utoipa::ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct UpdateProject {
+    /// At most 120 characters.
+    #[schema(max_length = 120, nullable = false)]
+    pub title: Option<String>,
+    /// At most 500 characters; null clears it.
+    #[schema(value_type = Option<String>, max_length = 500)]
+    pub description: Option<Option<String>>,
+}
+
+impl UpdateProject {
+    pub fn from_body(body: &Map<String, Value>) -> Result<Self, ApiError> {
+        Ok(Self {
+            title: title(body)?,
+            description: description(body)?,
+        })
+    }
+}
+
 /// `title`: absent is `""`; else a string of at most 120 characters.
 fn title(body: &Map<String, Value>) -> Result<Option<String>, ApiError> {
     match body.get("title") {
@@ -117,20 +204,18 @@ fn description(body: &Map<String, Value>) -> Result<Option<Option<String>>, ApiE
     }
 }
 
-/// `stateSchemaVersion` (1.1) or `stateVersion` (1.0): at least one, and each sent must be "v1".
-fn state_schema_version(body: &Map<String, Value>) -> Result<String, ApiError> {
-    let sent: Vec<&Value> = ["stateSchemaVersion", "stateVersion"]
-        .iter()
-        .filter_map(|field| body.get(*field))
-        .collect();
-    if sent.is_empty()
-        || sent
-            .iter()
-            .any(|v| v.as_str() != Some(STATE_SCHEMA_VERSION))
-    {
-        return Err(ApiError::StateSchemaVersionUnsupported);
+/// `field` absent, or `"v1"` (anything else is 422 `STATE_SCHEMA_VERSION_UNSUPPORTED`).
+fn schema_version_field(
+    body: &Map<String, Value>,
+    field: &str,
+) -> Result<Option<StateSchemaVersion>, ApiError> {
+    match body.get(field) {
+        None => Ok(None),
+        Some(value) if value.as_str() == Some(STATE_SCHEMA_VERSION) => {
+            Ok(Some(StateSchemaVersion::V1))
+        }
+        Some(_) => Err(ApiError::StateSchemaVersionUnsupported),
     }
-    Ok(STATE_SCHEMA_VERSION.to_owned())
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
@@ -157,7 +242,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     params(
         ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[ -~]*[!-~][ -~]*$", description = "1 to 255 printable ASCII characters: replays the first completed response for the same body."),
     ),
-    request_body(content = crate::openapi::CreateProject, content_type = "application/json"),
+    request_body(content = CreateProject, content_type = "application/json"),
     responses(
         (status = 201, description = "The project's summary.", body = crate::openapi::ProjectSummaryEnvelope, links(
             ("getProject" = (operation_id = "getProject", parameters(("projectId" = "$response.body#/data/projectId")))),
@@ -176,21 +261,16 @@ pub async fn create(
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Envelope<ProjectSummary>>), ApiError> {
     let idempotency_key = idempotency_key(&headers)?;
-    let editor_state = match body.get("editorState") {
-        Some(state @ Value::Object(_)) => state.to_string(),
-        _ => return Err(ApiError::EditorStateInvalid),
-    };
-    let state_schema_version = state_schema_version(&body)?;
-    let title = title(&body)?.unwrap_or_default();
-    let description = description(&body)?.flatten();
+    let body = CreateProject::from_body(&body)?;
+    let state_schema_version = body.schema_version().as_str().to_owned();
     let project = state
         .catalog
         .clone()
         .create_project(pb::CreateProjectRequest {
             account_id: account.account_id.to_string(),
-            title,
-            description,
-            editor_state_json: editor_state,
+            title: body.title.unwrap_or_default(),
+            description: body.description,
+            editor_state_json: Value::Object(body.editor_state).to_string(),
             state_schema_version,
             idempotency_key,
         })
@@ -287,7 +367,7 @@ pub async fn get(
     tag = "projects",
     description = crate::openapi::PROJECT_UPDATE_DESCRIPTION,
     params(("projectId" = uuid::Uuid, Path, description = "The project's id.")),
-    request_body(content = crate::openapi::UpdateProject, content_type = "application/json"),
+    request_body(content = UpdateProject, content_type = "application/json"),
     responses(
         (status = 200, description = "The project's metadata after the change.", body = crate::openapi::ProjectMetadataEnvelope),
         crate::openapi::UpdateProjectErrors,
@@ -300,8 +380,7 @@ pub async fn update(
     JsonBody(body): JsonBody,
 ) -> Result<Json<Envelope<ProjectMetadata>>, ApiError> {
     let project_id = path_id::<ProjectId>(&project_id, "projectId")?.to_string();
-    let title = title(&body)?;
-    let description = description(&body)?;
+    let UpdateProject { title, description } = UpdateProject::from_body(&body)?;
     let project = state
         .catalog
         .clone()
