@@ -6,7 +6,6 @@ use axum::{
     extract::DefaultBodyLimit,
     routing::{get, post},
 };
-use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -32,22 +31,6 @@ pub struct AppState {
     pub public_url: String,
     /// Cancelled when the shutdown deadline passes: uploads still streaming are cut and cleaned up.
     pub cut_uploads: CancellationToken,
-}
-
-/// The contract's success body: `{"data": ..., "meta": {}}`.
-#[derive(Debug, Serialize)]
-pub struct Envelope<T> {
-    pub data: T,
-    pub meta: serde_json::Map<String, serde_json::Value>,
-}
-
-impl<T> Envelope<T> {
-    pub fn new(data: T) -> Self {
-        Self {
-            data,
-            meta: serde_json::Map::new(),
-        }
-    }
 }
 
 pub fn router(state: AppState) -> Router {

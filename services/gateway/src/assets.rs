@@ -8,12 +8,9 @@ use axum::{
     extract::{Path, State},
 };
 
+use crate::envelope::{AssetDeletedEnvelope, AssetEnvelope};
 use crate::{
-    app::{AppState, Envelope},
-    asset_body::AssetBody,
-    auth::Account,
-    catalog_client,
-    problem::ApiError,
+    app::AppState, asset_body::AssetBody, auth::Account, catalog_client, problem::ApiError,
 };
 
 #[utoipa::path(
@@ -24,7 +21,7 @@ use crate::{
     description = crate::openapi::ASSET_DESCRIPTION,
     params(("assetId" = uuid::Uuid, Path, description = "The asset's id.")),
     responses(
-        (status = 200, description = "The asset.", body = crate::openapi::AssetEnvelope),
+        (status = 200, description = "The asset.", body = AssetEnvelope),
         crate::openapi::GetAssetErrors,
     ),
 )]
@@ -32,7 +29,7 @@ pub async fn get_asset(
     State(state): State<AppState>,
     account: Account,
     Path(asset_id): Path<String>,
-) -> Result<Json<Envelope<AssetBody>>, ApiError> {
+) -> Result<Json<AssetEnvelope>, ApiError> {
     let asset_id: AssetId = path_id(&asset_id, "assetId")?;
     let asset = state
         .catalog
@@ -44,7 +41,9 @@ pub async fn get_asset(
         .await
         .map_err(catalog_client::api_error)?
         .into_inner();
-    Ok(Json(Envelope::new(AssetBody::render(&state, asset).await?)))
+    Ok(Json(AssetEnvelope::from(
+        AssetBody::render(&state, asset).await?,
+    )))
 }
 
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
@@ -68,7 +67,7 @@ pub struct AssetDeleted {
     description = crate::openapi::ASSET_DELETE_DESCRIPTION,
     params(("assetId" = uuid::Uuid, Path, description = "The asset's id.")),
     responses(
-        (status = 200, description = "Deleted.", body = crate::openapi::AssetDeletedEnvelope),
+        (status = 200, description = "Deleted.", body = AssetDeletedEnvelope),
         crate::openapi::DeleteAssetErrors,
     ),
 )]
@@ -76,7 +75,7 @@ pub async fn delete_asset(
     State(state): State<AppState>,
     account: Account,
     Path(asset_id): Path<String>,
-) -> Result<Json<Envelope<AssetDeleted>>, ApiError> {
+) -> Result<Json<AssetDeletedEnvelope>, ApiError> {
     let asset_id = path_id::<AssetId>(&asset_id, "assetId")?.to_string();
     let task = tokio::spawn({
         let asset_id = asset_id.clone();
@@ -106,7 +105,7 @@ pub async fn delete_asset(
         tracing::error!(error = %err, "asset delete task failed");
         ApiError::Internal
     })??;
-    Ok(Json(Envelope::new(AssetDeleted {
+    Ok(Json(AssetDeletedEnvelope::from(AssetDeleted {
         asset_id,
         deleted: true,
     })))

@@ -11,6 +11,7 @@ mod cleanup;
 pub mod config;
 mod docs;
 mod edge;
+mod envelope;
 mod files;
 pub mod grpc;
 mod json_body;

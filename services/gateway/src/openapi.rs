@@ -23,14 +23,7 @@ use utoipa::{
     openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use crate::{
-    app::AppState,
-    asset_body::AssetBody,
-    assets::AssetDeleted,
-    problem::Problem,
-    project_assets::{Binding, BindingDeleted},
-    projects::{ProjectDeleted, ProjectDetail, ProjectMetadata, ProjectSummary},
-};
+use crate::{app::AppState, problem::Problem};
 
 const API_DESCRIPTION: &str = "\
 assetd re-implements the Indream Open API routes for uploads, assets and the project bindings \
@@ -272,43 +265,6 @@ pub enum ProbeStatus {
     Pending,
     Ready,
     Failed,
-}
-
-/// An empty `meta`.
-#[derive(Serialize, ToSchema)]
-pub struct EmptyMeta {}
-
-/// A list's `meta`.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct PageMeta {
-    /// Pass as `pageCursor` for the next page; `null` on the last page.
-    #[schema(required)]
-    next_page_cursor: Option<String>,
-}
-
-macro_rules! envelopes {
-    ($($name:ident: $data:ty, $meta:ty;)*) => {$(
-        /// The success envelope.
-        #[derive(Serialize, ToSchema)]
-        pub struct $name {
-            data: $data,
-            meta: $meta,
-        }
-    )*};
-}
-
-envelopes! {
-    AssetEnvelope: AssetBody, EmptyMeta;
-    AssetListEnvelope: Vec<AssetBody>, PageMeta;
-    AssetDeletedEnvelope: AssetDeleted, EmptyMeta;
-    ProjectSummaryEnvelope: ProjectSummary, EmptyMeta;
-    ProjectListEnvelope: Vec<ProjectSummary>, PageMeta;
-    ProjectDetailEnvelope: ProjectDetail, EmptyMeta;
-    ProjectMetadataEnvelope: ProjectMetadata, EmptyMeta;
-    ProjectDeletedEnvelope: ProjectDeleted, EmptyMeta;
-    BindingEnvelope: Binding, EmptyMeta;
-    BindingDeletedEnvelope: BindingDeleted, EmptyMeta;
 }
 
 /// The upload body: the file's raw bytes (at least one).

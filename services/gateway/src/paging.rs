@@ -48,13 +48,3 @@ pub fn page(
     }
     Ok((size, cursor))
 }
-
-/// The `meta` of a list response: `{"nextPageCursor": string|null}`.
-pub fn meta(next_page_cursor: Option<String>) -> serde_json::Map<String, serde_json::Value> {
-    let mut meta = serde_json::Map::new();
-    meta.insert(
-        "nextPageCursor".into(),
-        next_page_cursor.map_or(serde_json::Value::Null, serde_json::Value::String),
-    );
-    meta
-}

@@ -10,8 +10,9 @@ use axum::{
 };
 use serde::Serialize;
 
+use crate::envelope::{AssetListEnvelope, BindingDeletedEnvelope, BindingEnvelope};
 use crate::{
-    app::{AppState, Envelope},
+    app::AppState,
     asset_body::AssetBody,
     auth::Account,
     catalog_client,
@@ -76,7 +77,7 @@ pub struct BindingDeleted {
         ("pageCursor" = Option<String>, Query, nullable = false, pattern = "^([0-7][0-9a-f]{47})?$", description = "The previous page's `meta.nextPageCursor`; omit for the first page."),
     ),
     responses(
-        (status = 200, description = "A page of the project's assets.", body = crate::openapi::AssetListEnvelope),
+        (status = 200, description = "A page of the project's assets.", body = AssetListEnvelope),
         crate::openapi::ListProjectAssetsErrors,
     ),
 )]
@@ -85,7 +86,7 @@ pub async fn list(
     account: Account,
     Path(project_id): Path<String>,
     query: Result<Query<ListQuery>, QueryRejection>,
-) -> Result<Json<Envelope<Vec<AssetBody>>>, ApiError> {
+) -> Result<Json<AssetListEnvelope>, ApiError> {
     let project_id = path_id::<ProjectId>(&project_id, "projectId")?.to_string();
     let (page_size, page_cursor) = paging::page(query, PROJECT_ASSETS_PAGE)?;
     let page = state
@@ -104,10 +105,7 @@ pub async fn list(
     for asset in page.assets {
         data.push(AssetBody::render(&state, asset).await?);
     }
-    Ok(Json(Envelope {
-        data,
-        meta: paging::meta(page.next_page_cursor),
-    }))
+    Ok(Json(AssetListEnvelope::page(data, page.next_page_cursor)))
 }
 
 /// Binding an asset already in the project answers 201 again (idempotent).
@@ -120,7 +118,7 @@ pub async fn list(
     params(("projectId" = uuid::Uuid, Path, description = "The project's id.")),
     request_body(content = BindAsset, content_type = "application/json"),
     responses(
-        (status = 201, description = "Bound (again).", body = crate::openapi::BindingEnvelope),
+        (status = 201, description = "Bound (again).", body = BindingEnvelope),
         crate::openapi::BindErrors,
     ),
 )]
@@ -129,7 +127,7 @@ pub async fn bind(
     account: Account,
     Path(project_id): Path<String>,
     JsonBody(body): JsonBody,
-) -> Result<(StatusCode, Json<Envelope<Binding>>), ApiError> {
+) -> Result<(StatusCode, Json<BindingEnvelope>), ApiError> {
     let project_id = path_id::<ProjectId>(&project_id, "projectId")?.to_string();
     let asset_id = BindAsset::from_body(&body)?.asset_id.to_string();
     state
@@ -144,7 +142,7 @@ pub async fn bind(
         .map_err(catalog_client::api_error)?;
     Ok((
         StatusCode::CREATED,
-        Json(Envelope::new(Binding {
+        Json(BindingEnvelope::from(Binding {
             project_id,
             asset_id,
         })),
@@ -159,7 +157,7 @@ pub async fn bind(
     description = "Removes the asset from the project; the asset itself is kept. A missing binding is 404.",
     params(("projectId" = uuid::Uuid, Path, description = "The project's id."), ("assetId" = uuid::Uuid, Path, description = "The asset's id.")),
     responses(
-        (status = 200, description = "Unbound.", body = crate::openapi::BindingDeletedEnvelope),
+        (status = 200, description = "Unbound.", body = BindingDeletedEnvelope),
         crate::openapi::UnbindErrors,
     ),
 )]
@@ -167,7 +165,7 @@ pub async fn unbind(
     State(state): State<AppState>,
     account: Account,
     Path((project_id, asset_id)): Path<(String, String)>,
-) -> Result<Json<Envelope<BindingDeleted>>, ApiError> {
+) -> Result<Json<BindingDeletedEnvelope>, ApiError> {
     let project_id = path_id::<ProjectId>(&project_id, "projectId")?.to_string();
     let asset_id = path_id::<AssetId>(&asset_id, "assetId")?.to_string();
     state
@@ -180,7 +178,7 @@ pub async fn unbind(
         })
         .await
         .map_err(catalog_client::api_error)?;
-    Ok(Json(Envelope::new(BindingDeleted {
+    Ok(Json(BindingDeletedEnvelope::from(BindingDeleted {
         project_id,
         asset_id,
         deleted: true,

@@ -11,8 +11,12 @@ use axum::{
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::envelope::{
+    ProjectDeletedEnvelope, ProjectDetailEnvelope, ProjectListEnvelope, ProjectMetadataEnvelope,
+    ProjectSummaryEnvelope,
+};
 use crate::{
-    app::{AppState, Envelope},
+    app::AppState,
     auth::Account,
     catalog_client,
     json_body::JsonBody,
@@ -244,7 +248,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     ),
     request_body(content = CreateProject, content_type = "application/json"),
     responses(
-        (status = 201, description = "The project's summary.", body = crate::openapi::ProjectSummaryEnvelope, links(
+        (status = 201, description = "The project's summary.", body = ProjectSummaryEnvelope, links(
             ("getProject" = (operation_id = "getProject", parameters(("projectId" = "$response.body#/data/projectId")))),
             ("updateProject" = (operation_id = "updateProject", parameters(("projectId" = "$response.body#/data/projectId")))),
             ("deleteProject" = (operation_id = "deleteProject", parameters(("projectId" = "$response.body#/data/projectId")))),
@@ -259,7 +263,7 @@ pub async fn create(
     account: Account,
     headers: HeaderMap,
     JsonBody(body): JsonBody,
-) -> Result<(StatusCode, Json<Envelope<ProjectSummary>>), ApiError> {
+) -> Result<(StatusCode, Json<ProjectSummaryEnvelope>), ApiError> {
     let idempotency_key = idempotency_key(&headers)?;
     let body = CreateProject::from_body(&body)?;
     let state_schema_version = body.schema_version().as_str().to_owned();
@@ -279,7 +283,7 @@ pub async fn create(
         .into_inner();
     Ok((
         StatusCode::CREATED,
-        Json(Envelope::new(ProjectSummary::from(&project))),
+        Json(ProjectSummaryEnvelope::from(ProjectSummary::from(&project))),
     ))
 }
 
@@ -294,7 +298,7 @@ pub async fn create(
         ("pageCursor" = Option<String>, Query, nullable = false, pattern = "^([0-7][0-9a-f]{47})?$", description = "The previous page's `meta.nextPageCursor`; omit for the first page."),
     ),
     responses(
-        (status = 200, description = "A page of project summaries.", body = crate::openapi::ProjectListEnvelope),
+        (status = 200, description = "A page of project summaries.", body = ProjectListEnvelope),
         crate::openapi::ListProjectsErrors,
     ),
 )]
@@ -302,7 +306,7 @@ pub async fn list(
     State(state): State<AppState>,
     account: Account,
     query: Result<Query<ListQuery>, QueryRejection>,
-) -> Result<Json<Envelope<Vec<ProjectSummary>>>, ApiError> {
+) -> Result<Json<ProjectListEnvelope>, ApiError> {
     let (page_size, page_cursor) = paging::page(query, PROJECTS_PAGE)?;
     let page = state
         .catalog
@@ -315,10 +319,10 @@ pub async fn list(
         .await
         .map_err(catalog_client::api_error)?
         .into_inner();
-    Ok(Json(Envelope {
-        data: page.projects.iter().map(ProjectSummary::from).collect(),
-        meta: paging::meta(page.next_page_cursor),
-    }))
+    Ok(Json(ProjectListEnvelope::page(
+        page.projects.iter().map(ProjectSummary::from).collect(),
+        page.next_page_cursor,
+    )))
 }
 
 #[utoipa::path(
@@ -329,7 +333,7 @@ pub async fn list(
     description = "The project with its editor state.",
     params(("projectId" = uuid::Uuid, Path, description = "The project's id.")),
     responses(
-        (status = 200, description = "The project's detail.", body = crate::openapi::ProjectDetailEnvelope),
+        (status = 200, description = "The project's detail.", body = ProjectDetailEnvelope),
         crate::openapi::ProjectErrors,
     ),
 )]
@@ -337,7 +341,7 @@ pub async fn get(
     State(state): State<AppState>,
     account: Account,
     Path(project_id): Path<String>,
-) -> Result<Json<Envelope<ProjectDetail>>, ApiError> {
+) -> Result<Json<ProjectDetailEnvelope>, ApiError> {
     let project_id = path_id::<ProjectId>(&project_id, "projectId")?.to_string();
     let project = state
         .catalog
@@ -353,7 +357,7 @@ pub async fn get(
         tracing::error!(error = %err, project_id = project.project_id, "stored editor state is not JSON");
         ApiError::Internal
     })?;
-    Ok(Json(Envelope::new(ProjectDetail {
+    Ok(Json(ProjectDetailEnvelope::from(ProjectDetail {
         summary: ProjectSummary::from(&project),
         editor_state,
         state_schema_version: project.state_schema_version,
@@ -369,7 +373,7 @@ pub async fn get(
     params(("projectId" = uuid::Uuid, Path, description = "The project's id.")),
     request_body(content = UpdateProject, content_type = "application/json"),
     responses(
-        (status = 200, description = "The project's metadata after the change.", body = crate::openapi::ProjectMetadataEnvelope),
+        (status = 200, description = "The project's metadata after the change.", body = ProjectMetadataEnvelope),
         crate::openapi::UpdateProjectErrors,
     ),
 )]
@@ -378,7 +382,7 @@ pub async fn update(
     account: Account,
     Path(project_id): Path<String>,
     JsonBody(body): JsonBody,
-) -> Result<Json<Envelope<ProjectMetadata>>, ApiError> {
+) -> Result<Json<ProjectMetadataEnvelope>, ApiError> {
     let project_id = path_id::<ProjectId>(&project_id, "projectId")?.to_string();
     let UpdateProject { title, description } = UpdateProject::from_body(&body)?;
     let project = state
@@ -394,7 +398,7 @@ pub async fn update(
         .await
         .map_err(catalog_client::api_error)?
         .into_inner();
-    Ok(Json(Envelope::new(ProjectMetadata {
+    Ok(Json(ProjectMetadataEnvelope::from(ProjectMetadata {
         updated_at: rfc3339::from_unix_micros(project.updated_at_unix_micros),
         project_id: project.project_id,
         title: project.title,
@@ -410,7 +414,7 @@ pub async fn update(
     description = "Deletes the project; its assets are unbound and kept.",
     params(("projectId" = uuid::Uuid, Path, description = "The project's id.")),
     responses(
-        (status = 200, description = "Deleted.", body = crate::openapi::ProjectDeletedEnvelope),
+        (status = 200, description = "Deleted.", body = ProjectDeletedEnvelope),
         crate::openapi::ProjectErrors,
     ),
 )]
@@ -418,7 +422,7 @@ pub async fn delete(
     State(state): State<AppState>,
     account: Account,
     Path(project_id): Path<String>,
-) -> Result<Json<Envelope<ProjectDeleted>>, ApiError> {
+) -> Result<Json<ProjectDeletedEnvelope>, ApiError> {
     let project_id = path_id::<ProjectId>(&project_id, "projectId")?.to_string();
     state
         .catalog
@@ -429,7 +433,7 @@ pub async fn delete(
         })
         .await
         .map_err(catalog_client::api_error)?;
-    Ok(Json(Envelope::new(ProjectDeleted {
+    Ok(Json(ProjectDeletedEnvelope::from(ProjectDeleted {
         project_id,
         deleted: true,
     })))

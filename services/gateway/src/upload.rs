@@ -18,12 +18,9 @@ use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::envelope::AssetEnvelope;
 use crate::{
-    app::{AppState, Envelope},
-    asset_body::AssetBody,
-    auth::Account,
-    catalog_client,
-    problem::ApiError,
+    app::AppState, asset_body::AssetBody, auth::Account, catalog_client, problem::ApiError,
     storage_key::StorageKey,
 };
 
@@ -107,7 +104,7 @@ fn parse_headers(headers: &HeaderMap) -> Result<UploadHeaders, ApiError> {
         example = json!("1\n00:00:00,000 --> 00:00:01,000\nHello\n"),
     ),
     responses(
-        (status = 201, description = "The asset, recorded before probing: `probeStatus` is `pending`, `width`, `height`, `duration` are null.", body = crate::openapi::AssetEnvelope, links(
+        (status = 201, description = "The asset, recorded before probing: `probeStatus` is `pending`, `width`, `height`, `duration` are null.", body = AssetEnvelope, links(
             ("getAsset" = (operation_id = "getAsset", parameters(("assetId" = "$response.body#/data/assetId")))),
             ("deleteAsset" = (operation_id = "deleteAsset", parameters(("assetId" = "$response.body#/data/assetId")))),
         )),
@@ -119,12 +116,12 @@ pub async fn upload(
     account: Account,
     headers: HeaderMap,
     body: Body,
-) -> Result<(StatusCode, Json<Envelope<AssetBody>>), ApiError> {
+) -> Result<(StatusCode, Json<AssetEnvelope>), ApiError> {
     let upload = parse_headers(&headers)?;
     let asset = accept(&state, account.account_id, upload, body.into_data_stream()).await?;
     Ok((
         StatusCode::CREATED,
-        Json(Envelope::new(AssetBody::render(&state, asset).await?)),
+        Json(AssetEnvelope::from(AssetBody::render(&state, asset).await?)),
     ))
 }
 
