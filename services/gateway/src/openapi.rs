@@ -559,6 +559,36 @@ mod tests {
 
     use super::DOCUMENT;
 
+    /// The documented `type` and `probeStatus` values are the shared vocabulary's spellings
+    /// (`assetd_media::Kind`, `ProbeStatus::name`), in the same order.
+    #[test]
+    fn documented_enums_are_the_shared_vocabulary() {
+        use assetd_proto::catalog::v1::ProbeStatus;
+        let doc: Value = serde_json::from_str(&DOCUMENT).expect("JSON");
+        let values = |schema: &str| -> Vec<String> {
+            doc["components"]["schemas"][schema]["enum"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{schema} has an enum"))
+                .iter()
+                .map(|v| v.as_str().expect("a string").to_owned())
+                .collect()
+        };
+        let kinds: Vec<String> = assetd_media::Kind::ALL
+            .iter()
+            .map(|kind| kind.as_str().to_owned())
+            .collect();
+        assert_eq!(values("AssetType"), kinds);
+        let statuses: Vec<String> = [
+            ProbeStatus::Pending,
+            ProbeStatus::Ready,
+            ProbeStatus::Failed,
+        ]
+        .iter()
+        .map(|status| status.name().to_owned())
+        .collect();
+        assert_eq!(values("ProbeStatus"), statuses);
+    }
+
     /// The router's paths under `/v1`, read from the sources that declare them, with every
     /// path parameter written `{}` (the router names them `{asset_id}`, the document
     /// `{assetId}`).
