@@ -254,6 +254,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
             ("deleteProject" = (operation_id = "deleteProject", parameters(("projectId" = "$response.body#/data/projectId")))),
             ("listProjectAssets" = (operation_id = "listProjectAssets", parameters(("projectId" = "$response.body#/data/projectId")))),
             ("bindProjectAsset" = (operation_id = "bindProjectAsset", parameters(("projectId" = "$response.body#/data/projectId")))),
+            ("createUpload" = (operation_id = "createUpload", parameters(("header.x-project-id" = "$response.body#/data/projectId")), description = "Upload a file into the project.")),
         )),
         crate::openapi::CreateProjectErrors,
     ),

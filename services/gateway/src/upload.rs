@@ -107,6 +107,8 @@ fn parse_headers(headers: &HeaderMap) -> Result<UploadHeaders, ApiError> {
         (status = 201, description = "The asset, recorded before probing: `probeStatus` is `pending`, `width`, `height`, `duration` are null.", body = AssetEnvelope, links(
             ("getAsset" = (operation_id = "getAsset", parameters(("assetId" = "$response.body#/data/assetId")))),
             ("deleteAsset" = (operation_id = "deleteAsset", parameters(("assetId" = "$response.body#/data/assetId")))),
+            ("bindProjectAsset" = (operation_id = "bindProjectAsset", parameters(("projectId" = "$request.header.x-project-id")), request_body = json!({"assetId": "$response.body#/data/assetId"}), description = "Bind the asset to the project named in `x-project-id` (again: an idempotent 201).")),
+            ("unbindProjectAsset" = (operation_id = "unbindProjectAsset", parameters(("projectId" = "$request.header.x-project-id"), ("assetId" = "$response.body#/data/assetId")), description = "Unbind the asset from the project named in `x-project-id`.")),
         )),
         crate::openapi::UploadErrors,
     ),
