@@ -1,6 +1,7 @@
 //! The end-to-end harness: builds and starts the real `assetd` binary on free ports against a fresh
 //! database (SQLite file or a new Postgres database) and fresh storage (a directory or an S3 bucket),
-//! and gives tests what they need to look behind it (rows, objects), one module per concern.
+//! and gives tests what they need to look behind it (rows, objects), one module per concern;
+//! split-role tests start from [`topology::Split`].
 
 pub mod broker;
 pub mod databases;

@@ -1,6 +1,6 @@
 //! What every assetd role process shares: the error vocabulary (`reason`), the gRPC server builder,
-//! the admin listener and readiness, object storage, RabbitMQ and the one reconnect loop, telemetry,
-//! shutdown and secrets.
+//! the admin listener and readiness, object storage, RabbitMQ, the one reconnect loop and every
+//! retry schedule (`retry`), telemetry, shutdown and secrets.
 
 pub mod admin;
 pub mod amqp;
