@@ -10,7 +10,7 @@ use crate::{
     error::{Error, Result},
     store::{
         probe_jobs,
-        sql::{self, is_foreign_key_violation},
+        sql::{self, foreign_key_means},
     },
     time::now_micros,
 };
@@ -107,13 +107,7 @@ pub async fn create(db: &Db, new: NewAsset) -> Result<pb::Asset> {
     .bind(now)
     .fetch_optional(&mut *tx)
     .await
-    .map_err(|err| {
-        if is_foreign_key_violation(&err) {
-            Error::AccountNotFound(new.account_id.to_string())
-        } else {
-            err.into()
-        }
-    })?;
+    .map_err(|err| foreign_key_means(err, Error::AccountNotFound(new.account_id.to_string())))?;
     let asset = from_row(&inserted.ok_or(Error::AssetExists)?)?;
     if let Some(project_id) = &new.project_id {
         // Written as INSERT ... SELECT so the project's ownership is checked by the same statement
@@ -128,7 +122,7 @@ pub async fn create(db: &Db, new: NewAsset) -> Result<pb::Asset> {
         .bind(new.account_id.to_string())
         .execute(&mut *tx)
         .await
-        .map_err(|err| if is_foreign_key_violation(&err) { Error::ProjectNotFound } else { err.into() })?;
+        .map_err(|err| foreign_key_means(err, Error::ProjectNotFound))?;
         if bound.rows_affected() == 0 {
             return Err(Error::ProjectNotFound);
         }
@@ -175,13 +169,7 @@ pub async fn delete(db: &Db, account_id: AccountId, asset_id: AssetId) -> Result
     .bind(account_id.to_string())
     .fetch_optional(&mut *tx)
     .await
-    .map_err(|err| {
-        if is_foreign_key_violation(&err) {
-            Error::AssetReferenced
-        } else {
-            err.into()
-        }
-    })?;
+    .map_err(|err| foreign_key_means(err, Error::AssetReferenced))?;
     let file_key = match deleted {
         Some(row) => row.try_get("file_key")?,
         None => {

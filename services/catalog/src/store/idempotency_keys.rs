@@ -18,7 +18,7 @@ use sqlx::Row;
 use crate::{
     db::Db,
     error::{Error, Result},
-    store::{projects::NewProject, sql::is_foreign_key_violation},
+    store::{projects::NewProject, sql::foreign_key_means},
     time::now_micros,
 };
 
@@ -74,13 +74,7 @@ pub async fn claim(
     .bind(expired_before)
     .execute(&mut *conn)
     .await
-    .map_err(|err| {
-        if is_foreign_key_violation(&err) {
-            Error::AccountNotFound(new.account_id.to_string())
-        } else {
-            err.into()
-        }
-    })?;
+    .map_err(|err| foreign_key_means(err, Error::AccountNotFound(new.account_id.to_string())))?;
     if inserted.rows_affected() == 1 {
         return Ok(None);
     }

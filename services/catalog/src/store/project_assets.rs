@@ -10,7 +10,7 @@ use crate::{
     store::{
         assets,
         paging::{Cursor, Page, next_cursor},
-        sql::is_foreign_key_violation,
+        sql::foreign_key_means,
     },
     time::now_micros,
 };
@@ -41,7 +41,7 @@ pub async fn bind(
     .bind(now_micros())
     .execute(&mut *tx)
     .await
-    .map_err(|err| if is_foreign_key_violation(&err) { Error::ProjectNotFound } else { err.into() })?;
+    .map_err(|err| foreign_key_means(err, Error::ProjectNotFound))?;
     if inserted.rows_affected() == 0 {
         // Either already bound (fine) or one of the two is not the account's.
         if !project_exists(&mut tx, account_id, project_id).await? {

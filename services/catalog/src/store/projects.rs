@@ -13,7 +13,7 @@ use crate::{
     store::{
         idempotency_keys,
         paging::{Cursor, Page, next_cursor},
-        sql::{self, Change, is_foreign_key_violation},
+        sql::{self, Change, foreign_key_means},
     },
     time::now_micros,
 };
@@ -87,13 +87,7 @@ pub async fn create(db: &Db, new: NewProject, idempotency_ttl: Duration) -> Resu
     .bind(now)
     .fetch_one(&mut *tx)
     .await
-    .map_err(|err| {
-        if is_foreign_key_violation(&err) {
-            Error::AccountNotFound(new.account_id.to_string())
-        } else {
-            err.into()
-        }
-    })?;
+    .map_err(|err| foreign_key_means(err, Error::AccountNotFound(new.account_id.to_string())))?;
     let project = from_row(&row)?;
     tx.commit().await?;
     Ok(project)

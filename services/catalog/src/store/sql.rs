@@ -10,7 +10,7 @@
 //!   two engines decode booleans differently through `Any`.
 //! - Ids are stored as text and read back into their types ([`id_column`]).
 //! - Constraint violations are told apart by their codes on either engine
-//!   ([`is_foreign_key_violation`]).
+//!   ([`foreign_key_means`]).
 
 /// `1` or `0`, the flag bound beside an optional value.
 pub(crate) fn flag(set: bool) -> i64 {
@@ -56,7 +56,20 @@ impl<T: Default> Change<T> {
     }
 }
 
-pub(crate) fn is_foreign_key_violation(err: &sqlx::Error) -> bool {
+/// `err` as `meaning` when it is a foreign-key violation (the row a statement points at is gone
+/// or never was), else as the database error it is.
+pub(crate) fn foreign_key_means(
+    err: sqlx::Error,
+    meaning: crate::error::Error,
+) -> crate::error::Error {
+    if is_foreign_key_violation(&err) {
+        meaning
+    } else {
+        err.into()
+    }
+}
+
+fn is_foreign_key_violation(err: &sqlx::Error) -> bool {
     match err {
         // Postgres 23503 foreign_key_violation; SQLite 787 SQLITE_CONSTRAINT_FOREIGNKEY.
         sqlx::Error::Database(db) => matches!(db.code().as_deref(), Some("23503") | Some("787")),
