@@ -43,8 +43,7 @@ REF_BIN=${REF_BIN:-$REF_DIR/target/release/assetd}
 LOAD=$ROOT/target/release/examples/pipeline_load
 FILE=$ROOT/tests/fixtures/hero.png
 
-log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
-die() { log "FATAL: $*"; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 WORK=$(mktemp -d "$BENCH_TMP/assetd-cpu.XXXXXX")
 PIDS=()
@@ -72,15 +71,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# Below Linux's ephemeral range (32768-60999), so no client socket of the load holds it.
-free_port() {
-    local p
-    for _ in $(seq 200); do
-        p=$((10000 + RANDOM % 22000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
-    done
-    die "no free port found"
-}
 
 # start BIN NAME ARGS...: runs `BIN ARGS...` in the background and waits for its /readyz; sets
 # PID_<NAME>.

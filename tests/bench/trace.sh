@@ -30,10 +30,7 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 BASE_TARGET=$ROOT/target/bench-base
 CONFIGS=(base trace otlp)
 
-log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
-die() { log "FATAL: $*"; exit 1; }
-# http_port FILE: the gateway HTTP port from an --addresses-file (written once every listener is bound).
-http_port() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["http"].rsplit(":", 1)[1])' "$1"; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 PIDS=()
 WORK=$(mktemp -d /tmp/assetd-trace-bench.XXXXXX)

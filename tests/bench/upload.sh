@@ -41,10 +41,7 @@ PG_ADMIN_DB=${PG_ADMIN_DB:-test}
 START_TS=$EPOCHREALTIME
 LOAD_START=""
 
-log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
-die() { log "FATAL: $*"; exit 1; }
-# http_port FILE: the gateway HTTP port from an --addresses-file (written once every listener is bound).
-http_port() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["http"].rsplit(":", 1)[1])' "$1"; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # ---------------------------------------------------------------- clean-up of everything we start
 PIDS=()
@@ -103,15 +100,6 @@ ctxsw_snapshot() { # PID -> "tid switches" per live thread (voluntary + involunt
 ctxsw_delta() { awk 'NR == FNR { b[$1] = $2; next } { d += $2 - (($1 in b) ? b[$1] : 0) } END { print d + 0 }' "$1" "$2"; }
 wchar() { local k v; while IFS=': ' read -r k v; do [[ $k == wchar ]] && { echo "$v"; return; }; done <"/proc/$1/io"; }
 
-# Below Linux's ephemeral range (32768-60999), so no client socket holds it.
-free_port() {
-    local p
-    for _ in $(seq 200); do
-        p=$((10000 + RANDOM % 22000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
-    done
-    die "no free port found"
-}
 
 # Records the moment a process has written TARGET more bytes (wchar) than BASE, or gives up when STOP exists.
 # That is when the whole body went through write(2); what remains is fsync, rename, the catalog, the reply.

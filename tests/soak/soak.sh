@@ -32,6 +32,7 @@ LOAD=$ROOT/target/release/examples/soak_load
 MEDIA=$ROOT/tests/fixtures/media
 AMQP=amqp://guest:guest@127.0.0.1:5672/%2f
 
+source "$(dirname "${BASH_SOURCE[0]}")/../bench/lib.sh"
 log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" | tee -a "$WORK/events.log" >&2; }
 die() { log "FATAL: $*"; exit 1; }
 
@@ -57,15 +58,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# Below Linux's ephemeral range (32768-60999), so no client socket holds it.
-free_port() {
-    local p
-    for _ in $(seq 200); do
-        p=$((10000 + RANDOM % 22000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
-    done
-    die "no free port found"
-}
 
 # start NAME ARGS...: runs `assetd ARGS...` in the background (log appended to NAME.log), waits
 # for /readyz on its admin port (kept across restarts).
