@@ -10,7 +10,7 @@ use crate::{
     error::{Error, Result},
     store::{
         probe_jobs,
-        sql::{self, foreign_key_means},
+        sql::{self, FAILED, PENDING, READY, foreign_key_means},
     },
     time::now_micros,
 };
@@ -92,7 +92,7 @@ pub async fn create(db: &Db, new: NewAsset) -> Result<pb::Asset> {
     let inserted = sqlx::query(&format!(
         "INSERT INTO assets (asset_id, account_id, kind, source, filename, mimetype, size, file_key, sha256, \
          probe_status, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $10) ON CONFLICT DO NOTHING \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, '{PENDING}', $10, $10) ON CONFLICT DO NOTHING \
          RETURNING {ASSET_COLUMNS}"
     ))
     .bind(new.asset_id.to_string())
@@ -234,12 +234,12 @@ pub async fn record_probe(
 ) -> Result<pb::Asset> {
     let now = now_micros();
     let ready_sql = format!(
-        "UPDATE assets SET probe_status = 'ready', probe_error = NULL, width = $2, height = $3, \
+        "UPDATE assets SET probe_status = '{READY}', probe_error = NULL, width = $2, height = $3, \
          duration = CASE WHEN $6 = 1 THEN $4 ELSE NULL END, updated_at = $5 WHERE asset_id = $1 \
          RETURNING {ASSET_COLUMNS}"
     );
     let failed_sql = format!(
-        "UPDATE assets SET probe_status = 'failed', probe_error = $2, width = NULL, height = NULL, \
+        "UPDATE assets SET probe_status = '{FAILED}', probe_error = $2, width = NULL, height = NULL, \
          duration = NULL, updated_at = $3 WHERE asset_id = $1 RETURNING {ASSET_COLUMNS}"
     );
     let query = match outcome {

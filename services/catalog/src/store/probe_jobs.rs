@@ -10,7 +10,7 @@ use sqlx::{AnyConnection, Row};
 use crate::{
     db::Db,
     error::{Error, Result},
-    store::sql::id_column,
+    store::sql::{FAILED, PENDING, id_column},
     time::now_micros,
 };
 
@@ -168,10 +168,10 @@ pub async fn backlog(db: &Db) -> Result<(i64, std::time::Duration)> {
 pub async fn reprobe_asset(db: &Db, asset_id: AssetId) -> Result<u64> {
     let now = now_micros();
     let mut tx = db.writer().begin().await?;
-    let reset = sqlx::query(
-        "UPDATE assets SET probe_status = 'pending', probe_error = NULL, width = NULL, height = NULL, \
+    let reset = sqlx::query(&format!(
+        "UPDATE assets SET probe_status = '{PENDING}', probe_error = NULL, width = NULL, height = NULL, \
          duration = NULL, updated_at = $2 WHERE asset_id = $1",
-    )
+    ))
     .bind(asset_id.to_string())
     .bind(now)
     .execute(&mut *tx)
@@ -188,10 +188,10 @@ pub async fn reprobe_asset(db: &Db, asset_id: AssetId) -> Result<u64> {
 pub async fn reprobe_failed(db: &Db) -> Result<u64> {
     let now = now_micros();
     let mut tx = db.writer().begin().await?;
-    let failed = sqlx::query(
-        "UPDATE assets SET probe_status = 'pending', probe_error = NULL, updated_at = $1 \
-         WHERE probe_status = 'failed' RETURNING asset_id",
-    )
+    let failed = sqlx::query(&format!(
+        "UPDATE assets SET probe_status = '{PENDING}', probe_error = NULL, updated_at = $1 \
+         WHERE probe_status = '{FAILED}' RETURNING asset_id",
+    ))
     .bind(now)
     .fetch_all(&mut *tx)
     .await?;

@@ -12,6 +12,12 @@
 //! - Constraint violations are told apart by their codes on either engine
 //!   ([`foreign_key_means`]).
 
+/// The probe statuses as the `assets.probe_status` column holds them: the one spelling
+/// (`ProbeStatus::name`), written into the queries that set or match a status.
+pub(crate) const PENDING: &str = assetd_proto::catalog::v1::ProbeStatus::Pending.name();
+pub(crate) const READY: &str = assetd_proto::catalog::v1::ProbeStatus::Ready.name();
+pub(crate) const FAILED: &str = assetd_proto::catalog::v1::ProbeStatus::Failed.name();
+
 /// `1` or `0`, the flag bound beside an optional value.
 pub(crate) fn flag(set: bool) -> i64 {
     i64::from(set)
@@ -74,5 +80,25 @@ fn is_foreign_key_violation(err: &sqlx::Error) -> bool {
         // Postgres 23503 foreign_key_violation; SQLite 787 SQLITE_CONSTRAINT_FOREIGNKEY.
         sqlx::Error::Database(db) => matches!(db.code().as_deref(), Some("23503") | Some("787")),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The migrations' CHECK constraint allows exactly the statuses the queries write.
+    #[test]
+    fn the_status_column_allows_the_shared_spellings() {
+        let allowed = format!("probe_status IN ('{PENDING}', '{READY}', '{FAILED}')");
+        for migration in [
+            include_str!("../../../../migrations/sqlite/0001_catalog.sql"),
+            include_str!("../../../../migrations/postgres/0001_catalog.sql"),
+        ] {
+            assert!(
+                migration.contains(&allowed),
+                "{allowed} not in the migration"
+            );
+        }
     }
 }
