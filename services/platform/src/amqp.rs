@@ -196,7 +196,9 @@ pub async fn publish(
 }
 
 /// Publishes a persistent job message; the returned future waits for the broker's confirm, so
-/// a batch can have every confirm outstanding at once.
+/// a batch can have every confirm outstanding at once. The confirm is due `CONFIRM_TIMEOUT` after
+/// the publish, not after the future is first awaited: a batch whose confirms never come gives
+/// up once, 10 s after its last publish, not 10 s per message awaited in turn.
 pub async fn start_publish(
     channel: &Channel,
     exchange: &str,
@@ -231,8 +233,9 @@ pub async fn start_publish(
     )
     .await
     .map_err(|_| PublishError::Timeout)??;
+    let confirm_by = tokio::time::Instant::now() + CONFIRM_TIMEOUT;
     Ok(async move {
-        let confirmation = tokio::time::timeout(CONFIRM_TIMEOUT, confirm)
+        let confirmation = tokio::time::timeout_at(confirm_by, confirm)
             .await
             .map_err(|_| PublishError::Timeout)??;
         if confirmation.is_ack() {
