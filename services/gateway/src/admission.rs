@@ -2,7 +2,6 @@
 //! uploads streaming at once, per process and per account. Every refusal happens before a byte
 //! of the body is read and says when to come back.
 
-use assetd_proto::ids::AccountId;
 use std::{
     collections::HashMap,
     num::NonZeroU32,
@@ -10,6 +9,7 @@ use std::{
     time::Duration,
 };
 
+use assetd_proto::ids::AccountId;
 use governor::{
     DefaultKeyedRateLimiter, Quota, RateLimiter,
     clock::{Clock, DefaultClock},

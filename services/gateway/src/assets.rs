@@ -1,16 +1,22 @@
 //! The asset routes: `GET /v1/assets/{assetId}` and `DELETE /v1/assets/{assetId}`.
 
-use crate::path_id::path_id;
-use assetd_proto::catalog::v1::{DeleteAssetRequest, GetAssetRequest};
-use assetd_proto::ids::AssetId;
+use assetd_proto::{
+    catalog::v1::{DeleteAssetRequest, GetAssetRequest},
+    ids::AssetId,
+};
 use axum::{
     Json,
     extract::{Path, State},
 };
 
-use crate::envelope::{AssetDeletedEnvelope, AssetEnvelope};
 use crate::{
-    app::AppState, asset_body::AssetBody, auth::Account, catalog_client, problem::ApiError,
+    app::AppState,
+    asset_body::AssetBody,
+    auth::Account,
+    catalog_client,
+    envelope::{AssetDeletedEnvelope, AssetEnvelope},
+    path_id::path_id,
+    problem::ApiError,
 };
 
 #[utoipa::path(

@@ -2,7 +2,6 @@
 //! upload core (validation, limits, cleanup) as `POST /v1/uploads`, plus standard health and
 //! reflection. Internal callers are trusted by the service token and name the account.
 
-use assetd_proto::ids::AccountId;
 use std::sync::{
     Arc,
     atomic::{AtomicBool, Ordering},
@@ -12,10 +11,13 @@ use assetd_platform::{
     admin::Readiness, grpc_error, grpc_server::GrpcServer, reason::Reason,
     service_token::RequireServiceToken,
 };
-use assetd_proto::gateway::v1::{
-    self as pb,
-    gateway_service_server::{GatewayService, GatewayServiceServer},
-    upload_request::Part,
+use assetd_proto::{
+    gateway::v1::{
+        self as pb,
+        gateway_service_server::{GatewayService, GatewayServiceServer},
+        upload_request::Part,
+    },
+    ids::AccountId,
 };
 use bytes::Bytes;
 use futures::StreamExt;

@@ -1,8 +1,10 @@
 //! A project's assets: `GET|POST /v1/projects/{projectId}/assets`,
 //! `DELETE /v1/projects/{projectId}/assets/{assetId}`.
 
-use assetd_proto::catalog::v1 as pb;
-use assetd_proto::ids::{AssetId, ProjectId};
+use assetd_proto::{
+    catalog::v1 as pb,
+    ids::{AssetId, ProjectId},
+};
 use axum::{
     Json,
     extract::{Path, Query, State, rejection::QueryRejection},
@@ -10,12 +12,12 @@ use axum::{
 };
 use serde::Serialize;
 
-use crate::envelope::{AssetListEnvelope, BindingDeletedEnvelope, BindingEnvelope};
 use crate::{
     app::AppState,
     asset_body::AssetBody,
     auth::Account,
     catalog_client,
+    envelope::{AssetListEnvelope, BindingDeletedEnvelope, BindingEnvelope},
     json_body::JsonBody,
     paging::{self, ListQuery, PageRule},
     path_id::path_id,

@@ -1,8 +1,6 @@
 //! The project routes: `POST|GET /v1/projects`, `GET|PATCH|DELETE /v1/projects/{projectId}`.
 
-use crate::path_id::path_id;
-use assetd_proto::catalog::v1::{self as pb};
-use assetd_proto::ids::ProjectId;
+use assetd_proto::{catalog::v1 as pb, ids::ProjectId};
 use axum::{
     Json,
     extract::{Path, Query, State, rejection::QueryRejection},
@@ -11,16 +9,17 @@ use axum::{
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::envelope::{
-    ProjectDeletedEnvelope, ProjectDetailEnvelope, ProjectListEnvelope, ProjectMetadataEnvelope,
-    ProjectSummaryEnvelope,
-};
 use crate::{
     app::AppState,
     auth::Account,
     catalog_client,
+    envelope::{
+        ProjectDeletedEnvelope, ProjectDetailEnvelope, ProjectListEnvelope,
+        ProjectMetadataEnvelope, ProjectSummaryEnvelope,
+    },
     json_body::JsonBody,
     paging::{self, ListQuery, PageRule},
+    path_id::path_id,
     problem::ApiError,
     rfc3339,
 };

@@ -3,9 +3,11 @@
 
 use assetd_media::format;
 use assetd_platform::storage::StorageError;
-use assetd_proto::catalog::v1::{CreateAssetRequest, GetProjectRequest};
-use assetd_proto::context::{REQUEST_ID, request_id_or_new};
-use assetd_proto::ids::{AccountId, AssetId, ProjectId};
+use assetd_proto::{
+    catalog::v1::{CreateAssetRequest, GetProjectRequest},
+    context::{REQUEST_ID, request_id_or_new},
+    ids::{AccountId, AssetId, ProjectId},
+};
 use axum::{
     Json,
     body::Body,
@@ -18,10 +20,9 @@ use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::envelope::AssetEnvelope;
 use crate::{
-    app::AppState, asset_body::AssetBody, auth::Account, catalog_client, problem::ApiError,
-    storage_key::StorageKey,
+    app::AppState, asset_body::AssetBody, auth::Account, catalog_client, envelope::AssetEnvelope,
+    problem::ApiError, storage_key::StorageKey,
 };
 
 /// Longest accepted `x-file-name`, in characters.

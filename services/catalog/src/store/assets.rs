@@ -1,8 +1,11 @@
 //! The assets table: recording uploaded objects (with their project binding), reading, deleting and probe results.
 
 use assetd_media::Kind;
-use assetd_proto::ids::{AccountId, AssetId, JobId, ProjectId};
-use assetd_proto::{catalog::v1 as pb, context::TraceContext};
+use assetd_proto::{
+    catalog::v1 as pb,
+    context::TraceContext,
+    ids::{AccountId, AssetId, JobId, ProjectId},
+};
 use sqlx::{Row, any::AnyRow};
 
 use crate::{

@@ -1,7 +1,9 @@
 //! The project_assets table: binding assets to projects, unbinding, and a project's assets by page.
 
-use assetd_proto::catalog::v1 as pb;
-use assetd_proto::ids::{AccountId, AssetId, ProjectId};
+use assetd_proto::{
+    catalog::v1 as pb,
+    ids::{AccountId, AssetId, ProjectId},
+};
 use sqlx::Row;
 
 use crate::{

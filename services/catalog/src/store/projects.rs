@@ -1,11 +1,12 @@
-//! Projects and their asset bindings: create, read, delete, bind and unbind.
+//! The `projects` table: create (idempotent with a key), read, list, update and delete.
 
-use assetd_proto::ids::{AccountId, ProjectId};
 use std::time::Duration;
 
-use assetd_proto::catalog::v1 as pb;
+use assetd_proto::{
+    catalog::v1 as pb,
+    ids::{AccountId, ProjectId},
+};
 use sqlx::{Row, any::AnyRow};
-use uuid::Uuid;
 
 use crate::{
     db::Db,
@@ -55,7 +56,7 @@ pub async fn create(db: &Db, new: NewProject, idempotency_ttl: Duration) -> Resu
             "editor_state_json must be a JSON object".into(),
         ));
     }
-    let project_id = Uuid::new_v4().to_string();
+    let project_id = ProjectId::new().to_string();
     let now = now_micros();
     let mut tx = db.writer().begin().await?;
     if let Some(key) = &new.idempotency_key {
