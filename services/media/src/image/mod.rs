@@ -9,13 +9,13 @@
 //! animated WebP duration, and it accepts a file cut in half unless the cut falls in the headers
 //! it reads, so it could only ever stand in for a parser's first step. For JPEG it is also
 //! unbounded: its decoder reads the whole object before the headers (5.4 MiB fetched for a
-//! 2000 × 1500 photo where ours fetches 171 KiB; with a 256 KiB budget it fails), and it is 5×
-//! slower on the corpus (4.1 µs against 0.8). Ours is faster for PNG and TIFF too (0.37 and 0.26
+//! 2000 × 1500 photo where ours fetches 171 KiB; with a 256 KiB budget it fails), and it is 8×
+//! slower on the corpus (4.1 µs against 0.5). Ours is faster for PNG and TIFF too (0.37 and 0.27
 //! of `image`'s time on the corpus). Where `image` is faster (BMP, WebP, large PNG and GIF) it is
 //! so on a cursor over bytes in memory; through the budgeted reader, the way the prober would have
-//! to run it, both pay the same 64 KiB fetch and ours stays ahead (2.1 µs against 2.3 for a large
+//! to run it, both pay the same 64 KiB fetch and ours stays ahead (2.1 µs against 2.4 for a large
 //! BMP), except for a large GIF, where ours walks every sub-block to the trailer for the duration
-//! and the cut check (70 µs and 1 MiB against 2.4 µs and 64 KiB). So no format moves to `image`;
+//! and the cut check (71 µs and 1 MiB against 2.5 µs and 64 KiB). So no format moves to `image`;
 //! it stays a dev-dependency, for `examples/image_vs_ours.rs`.
 
 pub mod bmp;
