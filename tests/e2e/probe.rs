@@ -394,10 +394,7 @@ async fn embedded_jobs_survive_a_crash() {
         return;
     };
     let ids = upload_corpus_times(&split.gateway.addr, &split.key, 4).await;
-    let mut prober = Role::spawn(
-        &split.prober_args(),
-        &split.scratch.path().join("prober.log"),
-    );
+    let mut prober = split.start_prober("prober");
     kill_mid_work(&mut prober, &split.db, ids.len()).await;
     split.catalog_mut().kill();
     split.gateway.kill();
