@@ -26,6 +26,16 @@ pub enum Error {
     PageSizeInvalid(u32),
     #[error("this idempotency key was already used with a different request")]
     IdempotencyKeyReused,
+    #[error("no such upload")]
+    UploadNotFound,
+    #[error("the upload has expired")]
+    UploadExpired,
+    #[error("the upload's offset is {offset}")]
+    UploadOffsetMismatch { offset: u64 },
+    #[error("another request is appending to this upload")]
+    UploadLocked,
+    #[error("{0}")]
+    UploadConcatInvalid(String),
     #[error("{0}")]
     InvalidArgument(String),
     #[error("the database is unavailable")]
@@ -84,6 +94,11 @@ impl Error {
             Error::PageCursorInvalid => Reason::PageCursorInvalid,
             Error::PageSizeInvalid(_) => Reason::PageSizeInvalid,
             Error::IdempotencyKeyReused => Reason::IdempotencyKeyReused,
+            Error::UploadNotFound => Reason::UploadNotFound,
+            Error::UploadExpired => Reason::UploadExpired,
+            Error::UploadOffsetMismatch { .. } => Reason::UploadOffsetMismatch,
+            Error::UploadLocked => Reason::UploadLocked,
+            Error::UploadConcatInvalid(_) => Reason::UploadConcatInvalid,
             Error::InvalidArgument(_) => Reason::InvalidArgument,
             Error::Unavailable(_) => Reason::DatabaseUnavailable,
             Error::Database(_) | Error::Migrate(_) => Reason::Internal,

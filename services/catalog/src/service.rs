@@ -3,6 +3,7 @@
 use assetd_proto::{
     catalog::v1::{self as pb, catalog_service_server::CatalogService},
     context::TraceContext,
+    ids::ProjectId,
 };
 use std::time::Duration;
 
@@ -17,6 +18,7 @@ use crate::{
         assets::{self, NewAsset, ProbeOutcome},
         idempotency_keys, paging, probe_jobs, project_assets,
         projects::{self, NewProject},
+        resumable_uploads,
         sql::Change,
     },
     watch::{self, ProbeEvent, ProbeEvents},
@@ -93,6 +95,51 @@ fn validate_project_fields(title: &str, description: Option<&str>) -> Result<()>
     Ok(())
 }
 
+/// A `CreateAssetRequest`'s asset, its arguments checked.
+fn new_asset(req: pb::CreateAssetRequest) -> Result<NewAsset> {
+    let kind = req.kind();
+    required("source", &req.source)?;
+    required("filename", &req.filename)?;
+    required("mimetype", &req.mimetype)?;
+    required("file_key", &req.file_key)?;
+    required("sha256", &req.sha256)?;
+    Ok(NewAsset {
+        account_id: id("account_id", &req.account_id)?,
+        asset_id: id("asset_id", &req.asset_id)?,
+        kind,
+        source: req.source,
+        filename: req.filename,
+        mimetype: req.mimetype,
+        size: req.size,
+        file_key: req.file_key,
+        sha256: req.sha256,
+        project_id: req
+            .project_id
+            .as_deref()
+            .map(|text| id("project_id", text))
+            .transpose()?,
+        request_id: req.request_id,
+        trace: TraceContext::current(),
+    })
+}
+
+/// Longest append lease a caller may ask for, in seconds.
+const MAX_LEASE_SECS: u32 = 300;
+
+fn lease_secs(secs: u32) -> Result<u32> {
+    if secs > MAX_LEASE_SECS {
+        return Err(Error::InvalidArgument(format!(
+            "lease_secs must be at most {MAX_LEASE_SECS}"
+        )));
+    }
+    Ok(secs)
+}
+
+fn upload_id(text: &str) -> Result<String> {
+    let id: uuid::Uuid = id("upload_id", text)?;
+    Ok(id.to_string())
+}
+
 fn idempotency_key_arg(key: &str) -> Result<()> {
     let printable = key.chars().all(|c| c.is_ascii_graphic() || c == ' ');
     if key.is_empty() || key.chars().count() > idempotency_keys::KEY_MAX_CHARS || !printable {
@@ -121,31 +168,7 @@ impl CatalogService for Catalog {
         &self,
         request: Request<pb::CreateAssetRequest>,
     ) -> Result<Response<pb::Asset>, Status> {
-        let req = request.into_inner();
-        let kind = req.kind();
-        required("source", &req.source)?;
-        required("filename", &req.filename)?;
-        required("mimetype", &req.mimetype)?;
-        required("file_key", &req.file_key)?;
-        required("sha256", &req.sha256)?;
-        let new = NewAsset {
-            account_id: id("account_id", &req.account_id)?,
-            asset_id: id("asset_id", &req.asset_id)?,
-            kind,
-            source: req.source,
-            filename: req.filename,
-            mimetype: req.mimetype,
-            size: req.size,
-            file_key: req.file_key,
-            sha256: req.sha256,
-            project_id: req
-                .project_id
-                .as_deref()
-                .map(|text| id("project_id", text))
-                .transpose()?,
-            request_id: req.request_id,
-            trace: TraceContext::current(),
-        };
+        let new = new_asset(request.into_inner())?;
         let asset = assets::create(&self.db, new).await?;
         self.jobs_queued.notify();
         Ok(Response::new(asset))
@@ -465,6 +488,156 @@ impl CatalogService for Catalog {
         Ok(Response::new(pb::ListProjectAssetsResponse {
             assets: page.items,
             next_page_cursor: page.next_page_cursor,
+        }))
+    }
+
+    async fn create_resumable_upload(
+        &self,
+        request: Request<pb::CreateResumableUploadRequest>,
+    ) -> Result<Response<pb::ResumableUpload>, Status> {
+        let req = request.into_inner();
+        required("filename", &req.filename)?;
+        if !matches!(req.protocol.as_str(), "tus" | "ietf") {
+            return Err(Error::InvalidArgument("protocol must be tus or ietf".into()).into());
+        }
+        if !matches!(req.concat.as_str(), "" | "partial" | "final") {
+            return Err(Error::InvalidArgument("concat must be empty, partial or final".into()).into());
+        }
+        if (req.concat == "final") == req.parts.is_empty() {
+            return Err(Error::UploadConcatInvalid(
+                "a final upload names its partial uploads, and only a final upload does".into(),
+            )
+            .into());
+        }
+        let new = resumable_uploads::NewUpload {
+            upload_id: upload_id(&req.upload_id)?,
+            account_id: id("account_id", &req.account_id)?,
+            protocol: req.protocol,
+            filename: req.filename,
+            project_id: req
+                .project_id
+                .as_deref()
+                .map(|text| id::<ProjectId>("project_id", text).map(String::from))
+                .transpose()?,
+            request_id: req.request_id,
+            length: req.length,
+            concat: req.concat,
+            parts: req
+                .parts
+                .iter()
+                .map(|part| upload_id(part))
+                .collect::<Result<_>>()?,
+            expires_at: req.expires_at_unix_micros,
+            metadata: req.metadata,
+        };
+        Ok(Response::new(resumable_uploads::create(&self.db, new).await?))
+    }
+
+    async fn get_resumable_upload(
+        &self,
+        request: Request<pb::GetResumableUploadRequest>,
+    ) -> Result<Response<pb::ResumableUpload>, Status> {
+        let req = request.into_inner();
+        let account_id = id("account_id", &req.account_id)?;
+        let upload = resumable_uploads::get(&self.db, account_id, &upload_id(&req.upload_id)?).await?;
+        Ok(Response::new(upload))
+    }
+
+    async fn lease_resumable_upload(
+        &self,
+        request: Request<pb::LeaseResumableUploadRequest>,
+    ) -> Result<Response<pb::ResumableUpload>, Status> {
+        let req = request.into_inner();
+        required("lease_token", &req.lease_token)?;
+        let upload = resumable_uploads::lease(
+            &self.db,
+            id("account_id", &req.account_id)?,
+            &upload_id(&req.upload_id)?,
+            req.offset,
+            &req.lease_token,
+            lease_secs(req.lease_secs)?.max(1),
+        )
+        .await?;
+        Ok(Response::new(upload))
+    }
+
+    async fn append_resumable_upload(
+        &self,
+        request: Request<pb::AppendResumableUploadRequest>,
+    ) -> Result<Response<pb::ResumableUpload>, Status> {
+        let req = request.into_inner();
+        required("lease_token", &req.lease_token)?;
+        let append = resumable_uploads::Append {
+            chunks: req.chunks,
+            length: req.length,
+            format_ext: req.format_ext,
+            lease_secs: lease_secs(req.lease_secs)?,
+        };
+        let upload = resumable_uploads::append(
+            &self.db,
+            id("account_id", &req.account_id)?,
+            &upload_id(&req.upload_id)?,
+            &req.lease_token,
+            append,
+        )
+        .await?;
+        Ok(Response::new(upload))
+    }
+
+    async fn complete_resumable_upload(
+        &self,
+        request: Request<pb::CompleteResumableUploadRequest>,
+    ) -> Result<Response<pb::Asset>, Status> {
+        let req = request.into_inner();
+        required("lease_token", &req.lease_token)?;
+        let mut asset = req
+            .asset
+            .ok_or_else(|| Error::InvalidArgument("asset is required".into()))?;
+        asset.account_id = req.account_id;
+        let new = new_asset(asset)?;
+        let asset = resumable_uploads::complete(
+            &self.db,
+            &upload_id(&req.upload_id)?,
+            &req.lease_token,
+            new,
+        )
+        .await?;
+        self.jobs_queued.notify();
+        Ok(Response::new(asset))
+    }
+
+    async fn delete_resumable_upload(
+        &self,
+        request: Request<pb::DeleteResumableUploadRequest>,
+    ) -> Result<Response<pb::DeleteResumableUploadResponse>, Status> {
+        let req = request.into_inner();
+        let token = (!req.lease_token.is_empty()).then_some(req.lease_token.as_str());
+        resumable_uploads::delete(
+            &self.db,
+            id("account_id", &req.account_id)?,
+            &upload_id(&req.upload_id)?,
+            token,
+        )
+        .await?;
+        Ok(Response::new(pb::DeleteResumableUploadResponse {}))
+    }
+
+    async fn claim_expired_resumable_uploads(
+        &self,
+        request: Request<pb::ClaimExpiredResumableUploadsRequest>,
+    ) -> Result<Response<pb::ClaimExpiredResumableUploadsResponse>, Status> {
+        let req = request.into_inner();
+        required("lease_token", &req.lease_token)?;
+        let (uploads, open_uploads) = resumable_uploads::claim_expired(
+            &self.db,
+            &req.lease_token,
+            lease_secs(req.lease_secs)?.max(1),
+            req.limit.clamp(1, 100),
+        )
+        .await?;
+        Ok(Response::new(pb::ClaimExpiredResumableUploadsResponse {
+            uploads,
+            open_uploads,
         }))
     }
 }

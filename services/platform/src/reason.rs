@@ -73,6 +73,20 @@ reasons! {
     UploadStalled => "UPLOAD_STALLED", REQUEST_TIMEOUT, "REQUEST_TIMEOUT", "Upload stalled", DeadlineExceeded;
     UploadMetadataRequired => "UPLOAD_METADATA_REQUIRED", BAD_REQUEST, "BAD_REQUEST", "Upload metadata required", InvalidArgument;
     UploadStreamInvalid => "UPLOAD_STREAM_INVALID", BAD_REQUEST, "BAD_REQUEST", "Invalid upload stream", InvalidArgument;
+    // Resumable uploads (tus 1.0, the IETF resumable-upload draft).
+    UploadNotFound => "UPLOAD_NOT_FOUND", NOT_FOUND, "NOT_FOUND", "Upload not found", NotFound;
+    UploadExpired => "UPLOAD_EXPIRED", GONE, "GONE", "Upload expired", NotFound;
+    UploadOffsetMismatch => "UPLOAD_OFFSET_MISMATCH", CONFLICT, "CONFLICT", "Upload offset mismatch", Aborted;
+    UploadLocked => "UPLOAD_LOCKED", LOCKED, "LOCKED", "Upload busy", Aborted;
+    UploadConcatInvalid => "UPLOAD_CONCAT_INVALID", BAD_REQUEST, "BAD_REQUEST", "Invalid concatenation", InvalidArgument;
+    UploadHeaderInvalid => "UPLOAD_HEADER_INVALID", BAD_REQUEST, "BAD_REQUEST", "Invalid upload header", InvalidArgument;
+    UploadLengthExceeded => "UPLOAD_LENGTH_EXCEEDED", BAD_REQUEST, "BAD_REQUEST", "Upload longer than declared", InvalidArgument;
+    UploadCompleted => "UPLOAD_COMPLETED", BAD_REQUEST, "BAD_REQUEST", "Upload already completed", InvalidArgument;
+    // Served as tus's 460 Checksum Mismatch (the vocabulary's statuses are named constants).
+    UploadChecksumMismatch => "UPLOAD_CHECKSUM_MISMATCH", BAD_REQUEST, "BAD_REQUEST", "Checksum mismatch", InvalidArgument;
+    UploadChecksumUnsupported => "UPLOAD_CHECKSUM_ALGORITHM_UNSUPPORTED", BAD_REQUEST, "BAD_REQUEST", "Unsupported checksum algorithm", InvalidArgument;
+    UploadContentTypeInvalid => "UPLOAD_CONTENT_TYPE_INVALID", UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE", "Wrong Content-Type for an append", InvalidArgument;
+    UploadProtocolUnsupported => "UPLOAD_PROTOCOL_VERSION_UNSUPPORTED", PRECONDITION_FAILED, "PRECONDITION_FAILED", "Unsupported protocol version", FailedPrecondition;
     // Requests.
     IdInvalid => "ID_INVALID", BAD_REQUEST, "BAD_REQUEST", "Invalid id", InvalidArgument;
     AssetIdInvalid => "ASSET_ID_INVALID", UNPROCESSABLE_ENTITY, "UNPROCESSABLE_CONTENT", "Invalid asset id", InvalidArgument;
@@ -147,13 +161,14 @@ mod tests {
             let http = reason.http_status().as_u16();
             let grpc = reason.grpc_code();
             let agrees = match grpc {
-                Code::NotFound => http == 404,
+                Code::NotFound => http == 404 || http == 410,
                 Code::Unauthenticated => http == 401,
                 Code::PermissionDenied => http == 403,
                 Code::Unavailable => http == 503,
                 Code::Internal => http == 500,
-                Code::InvalidArgument => http == 400 || http == 422,
-                Code::AlreadyExists | Code::FailedPrecondition => http == 409,
+                Code::InvalidArgument => http == 400 || http == 415 || http == 422,
+                Code::AlreadyExists => http == 409,
+                Code::FailedPrecondition => http == 409 || http == 412,
                 _ => true,
             };
             assert!(agrees, "{reason}: HTTP {http} vs gRPC {grpc:?}");

@@ -271,6 +271,13 @@ impl Storage {
         Ok(self.op.delete(key).await?)
     }
 
+    /// Deletes every object under the directory `prefix` (ending in `/`); a missing directory
+    /// succeeds.
+    pub async fn delete_all(&self, prefix: &str) -> Result<(), StorageError> {
+        debug_assert!(prefix.ends_with('/'));
+        Ok(self.op.delete_with(prefix).recursive(true).await?)
+    }
+
     pub async fn exists(&self, key: &str) -> Result<bool, StorageError> {
         Ok(self.op.exists(key).await?)
     }

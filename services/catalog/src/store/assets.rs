@@ -6,7 +6,7 @@ use assetd_proto::{
     context::TraceContext,
     ids::{AccountId, AssetId, JobId, ProjectId},
 };
-use sqlx::{Row, any::AnyRow};
+use sqlx::{AnyConnection, Row, any::AnyRow};
 
 use crate::{
     db::{Db, Engine},
@@ -86,12 +86,22 @@ pub(crate) fn from_row(row: &AnyRow) -> Result<pb::Asset> {
 /// must be a project of the same account, else nothing is written and the answer is
 /// [`Error::ProjectNotFound`].
 pub async fn create(db: &Db, new: NewAsset) -> Result<pb::Asset> {
+    let mut tx = db.writer().begin().await?;
+    let asset = insert(&mut tx, new, now_micros()).await?;
+    tx.commit().await?;
+    Ok(asset)
+}
+
+/// [`create`]'s statements, inside the caller's transaction (a resumable upload's completion
+/// records the asset in the transaction that marks the upload complete).
+pub(crate) async fn insert(
+    tx: &mut AnyConnection,
+    new: NewAsset,
+    now: i64,
+) -> Result<pb::Asset> {
     let kind = kind_to_sql(new.kind)?;
     let size =
         i64::try_from(new.size).map_err(|_| Error::InvalidArgument("size out of range".into()))?;
-    let now = now_micros();
-
-    let mut tx = db.writer().begin().await?;
     let inserted = sqlx::query(&format!(
         "INSERT INTO assets (asset_id, account_id, kind, source, filename, mimetype, size, file_key, sha256, \
          probe_status, created_at, updated_at) \
@@ -131,8 +141,7 @@ pub async fn create(db: &Db, new: NewAsset) -> Result<pb::Asset> {
         }
     }
     // The probe job commits with the asset or not at all: no asset is ever left unprobed.
-    probe_jobs::enqueue(&mut tx, new.asset_id, &new.request_id, &new.trace, now).await?;
-    tx.commit().await?;
+    probe_jobs::enqueue(tx, new.asset_id, &new.request_id, &new.trace, now).await?;
     Ok(asset)
 }
 

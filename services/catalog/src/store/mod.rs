@@ -8,4 +8,5 @@ pub mod paging;
 pub mod probe_jobs;
 pub mod project_assets;
 pub mod projects;
+pub mod resumable_uploads;
 pub mod sql;

@@ -1,0 +1,42 @@
+-- Resumable uploads (tus 1.0 and the IETF resumable-upload draft) until they become assets.
+-- Their bytes are chunk objects in storage under `uploads/{upload_id}/`, one row per chunk
+-- in resumable_upload_chunks; the offset is the sum of the chunks, kept in the row so a lease
+-- check reads one row. An append holds the lease (`lease_token`, valid until `lease_until`):
+-- taken and released by conditional UPDATEs on this row, so appends to one upload are
+-- serialized across every gateway replica, and a lease whose holder died lapses by itself.
+CREATE TABLE resumable_uploads (
+    upload_id      TEXT PRIMARY KEY,
+    account_id     TEXT NOT NULL REFERENCES accounts (account_id) ON DELETE CASCADE,
+    protocol       TEXT NOT NULL CHECK (protocol IN ('tus', 'ietf')),
+    filename       TEXT NOT NULL,
+    -- Checked when the upload completes, in the transaction that binds the asset.
+    project_id     TEXT,
+    request_id     TEXT NOT NULL,
+    -- NULL while deferred.
+    length         BIGINT,
+    upload_offset  BIGINT NOT NULL DEFAULT 0,
+    format_ext     TEXT,
+    concat         TEXT NOT NULL DEFAULT '' CHECK (concat IN ('', 'partial', 'final')),
+    -- A final upload's partial uploads, comma-separated, in order.
+    parts          TEXT NOT NULL DEFAULT '',
+    metadata       TEXT NOT NULL DEFAULT '',
+    lease_token    TEXT,
+    lease_until    BIGINT NOT NULL DEFAULT 0,
+    -- Set when the upload became an asset (no foreign key: deleting the asset later keeps the
+    -- upload's answer until it expires).
+    asset_id       TEXT,
+    expires_at     BIGINT NOT NULL,
+    created_at     BIGINT NOT NULL,
+    updated_at     BIGINT NOT NULL
+);
+CREATE INDEX resumable_uploads_expires_idx ON resumable_uploads (expires_at);
+
+CREATE TABLE resumable_upload_chunks (
+    upload_id   TEXT NOT NULL REFERENCES resumable_uploads (upload_id) ON DELETE CASCADE,
+    start       BIGINT NOT NULL,
+    size        BIGINT NOT NULL,
+    -- The object's key: `uploads/{upload_id}/{start}.{append tag}`, unique per append, so an
+    -- append that lost its lease never removes another append's object.
+    object_key  TEXT NOT NULL,
+    PRIMARY KEY (upload_id, start)
+);
