@@ -226,6 +226,7 @@ impl GatewayRole {
             limits: config.limits,
             admission: Admission::new(&config.admission),
             public_url,
+            resumable: config.resumable,
             cut_uploads: cut_after_grace(
                 &process.shutdown,
                 Duration::from_secs(config.shutdown_grace_secs),

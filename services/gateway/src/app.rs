@@ -4,7 +4,7 @@ use assetd_platform::storage::Storage;
 use axum::{
     Router,
     extract::DefaultBodyLimit,
-    routing::{get, post},
+    routing::{get, head, post},
 };
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -16,6 +16,7 @@ use crate::{
     config::{EdgeLimits, UploadLimits},
     files,
     problem::ApiError,
+    resumable::{self, ResumableConfig},
     upload,
 };
 
@@ -31,13 +32,25 @@ pub struct AppState {
     pub public_url: String,
     /// Cancelled when the shutdown deadline passes: uploads still streaming are cut and cleaned up.
     pub cut_uploads: CancellationToken,
+    /// Expiry and reaping of resumable uploads.
+    pub resumable: ResumableConfig,
 }
 
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route(
             "/v1/uploads",
-            post(upload::upload).layer(DefaultBodyLimit::disable()),
+            post(upload::upload)
+                .options(resumable::options)
+                .layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/v1/uploads/{upload_id}",
+            head(resumable::head)
+                .patch(resumable::patch)
+                .delete(resumable::delete)
+                .options(resumable::options)
+                .layer(DefaultBodyLimit::disable()),
         )
         .route("/v1/assets/{asset_id}", get(assets::get_asset))
         .route("/files/{*key}", get(files::serve_file))
@@ -71,6 +84,7 @@ pub async fn serve(
             }
         });
     }
+    tokio::spawn(resumable::reaper::run(state.clone(), shutdown.clone()));
     crate::edge::serve(listener, router(state), limits, shutdown).await?;
     tracing::info!("gateway HTTP stopped");
     Ok(())

@@ -19,6 +19,13 @@ pub fn api_error(status: Status) -> ApiError {
         Some(Reason::AssetReferenced) => return ApiError::AssetReferenced,
         Some(Reason::IdempotencyKeyReused) => return ApiError::IdempotencyKeyReused,
         Some(Reason::PageCursorInvalid) => return ApiError::PageCursorInvalid,
+        Some(Reason::UploadNotFound) => return ApiError::ResumableNotFound,
+        Some(Reason::UploadExpired) => return ApiError::ResumableExpired,
+        Some(Reason::UploadOffsetMismatch) => return ApiError::OffsetMismatch { offset: None },
+        Some(Reason::UploadLocked) => return ApiError::Locked,
+        Some(Reason::UploadConcatInvalid) => {
+            return ApiError::ConcatInvalid(status.message().to_owned());
+        }
         _ => {}
     }
     match status.code() {

@@ -34,6 +34,8 @@ pub struct GatewayConfig {
     pub edge: EdgeLimits,
     #[command(flatten)]
     pub admission: Admission,
+    #[command(flatten)]
+    pub resumable: crate::resumable::ResumableConfig,
 }
 
 fn secs(text: &str) -> Result<Duration, String> {

@@ -22,6 +22,7 @@ mod path_id;
 pub mod problem;
 mod project_assets;
 mod projects;
+pub mod resumable;
 mod rfc3339;
 mod routes;
 mod storage_key;

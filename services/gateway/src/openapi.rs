@@ -64,6 +64,22 @@ or too long ends with `probeStatus: failed` and a `probeError`, never a silent 0
 
 A rejected or broken upload leaves no asset and no stored object behind.";
 
+pub const RESUMABLE_HEAD_DESCRIPTION: &str = "\
+The state of a resumable upload (tus offset retrieval, the draft's offset retrieval): how many \
+bytes arrived (`Upload-Offset`), and once the last byte arrived the asset it became \
+(`x-asset-id`, `Content-Location`). tus requests (with `Tus-Resumable: 1.0.0`) get 200 and tus \
+headers; requests of the draft (`Upload-Draft-Interop-Version` 5 to 8, or none) get 204 and the \
+draft's headers. Never cached (`Cache-Control: no-store`).";
+
+pub const RESUMABLE_PATCH_DESCRIPTION: &str = "\
+Appends bytes to a resumable upload at `Upload-Offset`, which must be the upload's offset (else \
+409 with the right one). The format is decided from the first bytes as soon as they arrive; a \
+refused kind (422) or a size over the kind's limit (413) ends the upload. A cut request keeps \
+what arrived: HEAD, then resume from the offset. tus: `Upload-Length` sets a deferred length, \
+`Upload-Checksum` (`sha1` or `sha256`, base64) is verified before any byte is kept (460 on a \
+mismatch). The request that appends the last byte creates the asset and its probe job, exactly \
+as a single-request upload does.";
+
 pub const ASSET_DESCRIPTION: &str = "\
 One asset of the key's account. `width`, `height` and `duration` are `null` until \
 `probeStatus` is `ready` (still images and captions keep `duration` null; audio and captions \
@@ -105,6 +121,10 @@ Binds an asset of the account to the project. Binding twice is an idempotent 201
     ),
     paths(
         crate::upload::upload,
+        crate::resumable::options,
+        crate::resumable::head,
+        crate::resumable::patch,
+        crate::resumable::delete,
         crate::assets::get_asset,
         crate::assets::delete_asset,
         crate::projects::create,
@@ -639,7 +659,7 @@ mod tests {
             .map(|path| normalize(path))
             .collect();
         let routed = router_paths();
-        assert_eq!(routed.len(), 6, "router paths found: {routed:?}");
+        assert_eq!(routed.len(), 7, "router paths found: {routed:?}");
         assert_eq!(documented, routed);
         let operations: usize = doc["paths"]
             .as_object()
@@ -647,7 +667,10 @@ mod tests {
             .values()
             .map(|item| item.as_object().map_or(0, |ops| ops.len()))
             .sum();
-        assert_eq!(operations, 11, "the contract's 11 operations");
+        assert_eq!(
+            operations, 15,
+            "the contract's 11 operations and the 4 of resumable uploads"
+        );
         let operation_ids: BTreeSet<&str> = doc["paths"]
             .as_object()
             .expect("paths")
@@ -658,7 +681,7 @@ mod tests {
             .collect();
         assert_eq!(
             operation_ids.len(),
-            11,
+            15,
             "unique operationIds: {operation_ids:?}"
         );
         for scheme in ["apiKey", "bearer"] {

@@ -101,9 +101,39 @@ pub enum ApiError {
         "No byte of the upload arrived for {idle_secs} s after {received} bytes; nothing was stored, send the file again."
     )]
     UploadStalled { received: u64, idle_secs: u64 },
+    #[error("No upload with this id (it was terminated, refused or never created).")]
+    ResumableNotFound,
+    #[error("This upload expired before it was finished; start a new upload.")]
+    ResumableExpired,
+    #[error("{}", match offset {
+        Some(offset) => format!("The upload is at offset {offset}; send the bytes from there (HEAD tells the offset)."),
+        None => "Upload-Offset is not the upload's offset; HEAD tells it.".to_owned(),
+    })]
+    OffsetMismatch { offset: Option<u64> },
+    #[error("Another request is appending to this upload; retry in a second.")]
+    Locked,
+    #[error("Upload-Concat: {0}")]
+    ConcatInvalid(String),
+    #[error("{0}")]
+    UploadHeaderInvalid(String),
+    #[error("The upload is declared {length} bytes long; this request sends bytes past its end.")]
+    LengthExceeded { length: u64 },
+    #[error("The upload is already complete; it became asset {asset_id}.")]
+    Completed { asset_id: String },
+    #[error("The appended bytes do not match Upload-Checksum; nothing of this request was kept, send it again.")]
+    ChecksumMismatch,
+    #[error("Upload-Checksum algorithm must be sha1 or sha256.")]
+    ChecksumUnsupported,
+    #[error("Content-Type: {0}.")]
+    ContentTypeInvalid(&'static str),
+    #[error("{0}.")]
+    ProtocolUnsupported(&'static str),
     #[error("Internal error.")]
     Internal,
 }
+
+/// tus's status for a checksum mismatch, which has no name in `http`.
+pub const CHECKSUM_MISMATCH_STATUS: u16 = 460;
 
 /// Problem details, sent as `application/problem+json` with every error.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -167,6 +197,18 @@ impl ApiError {
             }
             Self::ServerBusy { .. } => Reason::ServerBusy,
             Self::UploadStalled { .. } => Reason::UploadStalled,
+            Self::ResumableNotFound => Reason::UploadNotFound,
+            Self::ResumableExpired => Reason::UploadExpired,
+            Self::OffsetMismatch { .. } => Reason::UploadOffsetMismatch,
+            Self::Locked => Reason::UploadLocked,
+            Self::ConcatInvalid(_) => Reason::UploadConcatInvalid,
+            Self::UploadHeaderInvalid(_) => Reason::UploadHeaderInvalid,
+            Self::LengthExceeded { .. } => Reason::UploadLengthExceeded,
+            Self::Completed { .. } => Reason::UploadCompleted,
+            Self::ChecksumMismatch => Reason::UploadChecksumMismatch,
+            Self::ChecksumUnsupported => Reason::UploadChecksumUnsupported,
+            Self::ContentTypeInvalid(_) => Reason::UploadContentTypeInvalid,
+            Self::ProtocolUnsupported(_) => Reason::UploadProtocolUnsupported,
             Self::Internal => Reason::Internal,
         }
     }
@@ -179,6 +221,10 @@ impl ApiError {
                 unprocessable: true,
                 ..
             } => (StatusCode::UNPROCESSABLE_ENTITY, "UNPROCESSABLE_CONTENT"),
+            Self::ChecksumMismatch => (
+                StatusCode::from_u16(CHECKSUM_MISMATCH_STATUS).unwrap_or(StatusCode::BAD_REQUEST),
+                "CHECKSUM_MISMATCH",
+            ),
             _ => (self.reason().http_status(), self.reason().problem_type()),
         }
     }
@@ -218,6 +264,14 @@ impl IntoResponse for ApiError {
                 retry_after_secs, ..
             } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            }
+            Self::Locked => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            Self::OffsetMismatch {
+                offset: Some(offset),
+            } => {
+                headers.insert("upload-offset", HeaderValue::from(offset));
             }
             Self::UploadStalled { .. } => {
                 // The rest of the body is not read: the connection cannot carry another request.

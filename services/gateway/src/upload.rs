@@ -22,7 +22,7 @@ use tracing::Instrument;
 
 use crate::{
     app::AppState, asset_body::AssetBody, auth::Account, catalog_client, envelope::AssetEnvelope,
-    problem::ApiError, storage_key::StorageKey,
+    problem::ApiError, resumable::protocol::Protocol, storage_key::StorageKey,
 };
 
 /// Longest accepted `x-file-name`, in characters.
@@ -119,13 +119,23 @@ pub async fn upload(
     account: Account,
     headers: HeaderMap,
     body: Body,
-) -> Result<(StatusCode, Json<AssetEnvelope>), ApiError> {
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse as _;
+    // `Tus-Resumable` or the draft's headers make this the creation of a resumable upload.
+    let resumable = match Protocol::of_creation(&headers) {
+        Ok(resumable) => resumable,
+        Err(err) => return Ok(crate::resumable::refuse_version(err)),
+    };
+    if let Some(protocol) = resumable {
+        return Ok(crate::resumable::create(&state, account, &headers, body, protocol).await);
+    }
     let upload = parse_headers(&headers)?;
     let asset = accept(&state, account.account_id, upload, body.into_data_stream()).await?;
     Ok((
         StatusCode::CREATED,
         Json(AssetEnvelope::from(AssetBody::render(&state, asset).await?)),
-    ))
+    )
+        .into_response())
 }
 
 /// The one upload core behind `POST /v1/uploads` and the gRPC `Upload`: refuses what the
@@ -183,7 +193,7 @@ where
     })?
 }
 
-fn mib(bytes: u64) -> u64 {
+pub(crate) fn mib(bytes: u64) -> u64 {
     bytes.div_ceil(1024 * 1024)
 }
 
@@ -193,7 +203,7 @@ fn storage_error(err: StorageError) -> ApiError {
 }
 
 /// Why a body stopped before its end.
-enum Cut {
+pub(crate) enum Cut {
     /// The stream broke (the client hung up, a transport error).
     Broken,
     /// No byte arrived for the upload idle timeout.
@@ -201,9 +211,9 @@ enum Cut {
 }
 
 /// The body's chunks, each within the idle timeout of the one before.
-type Chunks = std::pin::Pin<Box<dyn futures::Stream<Item = Result<Bytes, Cut>> + Send>>;
+pub(crate) type Chunks = std::pin::Pin<Box<dyn futures::Stream<Item = Result<Bytes, Cut>> + Send>>;
 
-fn chunks<E>(
+pub(crate) fn chunks<E>(
     body: impl futures::Stream<Item = Result<Bytes, E>> + Send + 'static,
     idle: std::time::Duration,
 ) -> Chunks {
@@ -217,7 +227,7 @@ fn chunks<E>(
 }
 
 /// The error of a body cut after `received` bytes.
-fn cut_error(
+pub(crate) fn cut_error(
     cut: Cut,
     received: u64,
     expected: Option<u64>,
@@ -263,7 +273,7 @@ const LINGER_TIME: std::time::Duration = std::time::Duration::from_secs(2);
 /// buffer resets the connection, and many HTTP clients (reqwest, Python's requests) then
 /// report the reset instead of the answer that arrived first; this is the lingering close
 /// nginx does for the same reason. Past either bound the connection is closed.
-async fn linger(mut stream: Chunks) {
+pub(crate) async fn linger(mut stream: Chunks) {
     let mut discarded = 0;
     let _ = tokio::time::timeout(LINGER_TIME, async {
         while discarded < LINGER_BYTES {
