@@ -11,6 +11,7 @@ mod ops;
 mod outage;
 mod probe;
 mod python_client;
+mod resumable;
 mod s3;
 mod streaming;
 mod traces;

@@ -8,6 +8,8 @@ pub struct Proxy {
     pub addr: String,
     enabled: std::sync::Arc<std::sync::atomic::AtomicBool>,
     stalled: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Cut the next connection once it has carried this many bytes from the client (0: never).
+    cut_after: std::sync::Arc<std::sync::atomic::AtomicU64>,
     connections: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
     accept: tokio::task::JoinHandle<()>,
 }
@@ -22,6 +24,8 @@ impl Proxy {
         let enabled = Arc::new(AtomicBool::new(true));
         let stalled = Arc::new(AtomicBool::new(false));
         let stall = stalled.clone();
+        let cut_after = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let cut = cut_after.clone();
         let connections: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>> =
             Arc::new(Mutex::new(Vec::new()));
         let (target, on, conns) = (target.to_owned(), enabled.clone(), connections.clone());
@@ -31,7 +35,7 @@ impl Proxy {
                     drop(inbound);
                     continue;
                 }
-                let (target, stalled) = (target.clone(), stall.clone());
+                let (target, stalled, cut) = (target.clone(), stall.clone(), cut.clone());
                 let task = tokio::spawn(async move {
                     use tokio::io::{AsyncReadExt, AsyncWriteExt};
                     let Ok(outbound) = tokio::net::TcpStream::connect(&target).await else {
@@ -39,7 +43,27 @@ impl Proxy {
                     };
                     let (mut from_client, mut to_client) = inbound.split();
                     let (mut from_target, mut to_target) = outbound.into_split();
-                    let upstream = tokio::io::copy(&mut from_client, &mut to_target);
+                    let upstream = async {
+                        let mut buf = vec![0u8; 64 * 1024];
+                        let mut carried = 0u64;
+                        loop {
+                            let n = from_client.read(&mut buf).await?;
+                            if n == 0 {
+                                return Ok::<(), std::io::Error>(());
+                            }
+                            let limit = cut.load(std::sync::atomic::Ordering::SeqCst);
+                            if limit > 0 && carried + n as u64 >= limit {
+                                // Forward up to the limit, then drop both sides.
+                                let rest = usize::try_from(limit - carried).unwrap_or(n).min(n);
+                                to_target.write_all(&buf[..rest]).await?;
+                                to_target.flush().await?;
+                                cut.store(0, std::sync::atomic::Ordering::SeqCst);
+                                return Ok(());
+                            }
+                            carried += n as u64;
+                            to_target.write_all(&buf[..n]).await?;
+                        }
+                    };
                     let downstream = async {
                         let mut buf = vec![0u8; 64 * 1024];
                         loop {
@@ -64,6 +88,7 @@ impl Proxy {
             addr,
             enabled,
             stalled,
+            cut_after,
             connections,
             accept,
         }
@@ -80,6 +105,13 @@ impl Proxy {
                 task.abort();
             }
         }
+    }
+
+    /// Cuts the next connection that carries `bytes` from the client, once it has forwarded
+    /// them: a network that drops mid-request.
+    pub fn cut_after(&self, bytes: u64) {
+        self.cut_after
+            .store(bytes, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Off: new connections are refused and open ones are cut.

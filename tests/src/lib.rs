@@ -6,6 +6,7 @@
 pub mod broker;
 pub mod databases;
 pub mod faults;
+pub mod node;
 pub mod otlp;
 pub mod processes;
 pub mod python;

@@ -24,6 +24,7 @@ pub struct SplitBuilder {
     catalogs: usize,
     amqp: Vec<String>,
     shared: Vec<String>,
+    storage: Option<TestStorage>,
 }
 
 impl Split {
@@ -38,6 +39,7 @@ impl Split {
             catalogs: 1,
             amqp: Vec::new(),
             shared: Vec::new(),
+            storage: None,
         }
     }
 
@@ -107,6 +109,12 @@ impl SplitBuilder {
         self
     }
 
+    /// Objects on `storage` (an S3 bucket) instead of a directory of the scratch dir.
+    pub fn storage(mut self, storage: TestStorage) -> Self {
+        self.storage = Some(storage);
+        self
+    }
+
     /// Flags for every role of the topology, probers included.
     pub fn args(mut self, args: impl IntoIterator<Item = String>) -> Self {
         self.shared.extend(args);
@@ -128,7 +136,7 @@ impl SplitBuilder {
             "--database-url",
             &db.url,
         ]);
-        let storage = TestStorage::fs(&scratch);
+        let storage = self.storage.unwrap_or_else(|| TestStorage::fs(&scratch));
         let mut catalogs = Vec::new();
         for i in 0..self.catalogs {
             let mut args: Vec<String> = [
