@@ -94,7 +94,10 @@ async fn kill_after(mut command: tokio::process::Command, bytes: u64, what: &str
             if url.is_some() && sent >= bytes {
                 return true;
             }
-            assert_ne!(event["event"], "success", "{what} finished before it was killed");
+            assert_ne!(
+                event["event"], "success",
+                "{what} finished before it was killed"
+            );
             assert_ne!(event["event"], "error", "{what} failed: {event}");
         }
         false
@@ -157,8 +160,13 @@ fn comparable(mut asset: Value) -> Value {
     let key = asset["fileKey"].as_str().expect("fileKey").to_owned();
     let id = asset["assetId"].as_str().expect("assetId").to_owned();
     let account_and_file = key.strip_prefix("assets/").expect("an asset key");
-    let (_account, file) = account_and_file.split_once('/').expect("assets/{account}/{file}");
-    assert!(file.starts_with(&format!("{id}.")), "fileKey {key} names asset {id}");
+    let (_account, file) = account_and_file
+        .split_once('/')
+        .expect("assets/{account}/{file}");
+    assert!(
+        file.starts_with(&format!("{id}.")),
+        "fileKey {key} names asset {id}"
+    );
     for field in ["assetId", "fileKey", "fileUrl", "createdAt"] {
         asset.as_object_mut().expect("object").remove(field);
     }
@@ -234,9 +242,8 @@ async fn real_clients_resume_across_gateways(engine: Engine, storage: Option<Tes
     std::fs::write(&file, &bytes).expect("write the file");
     let (status, single) = upload_to(a, key, &[("x-file-name", "voice.wav")], bytes.clone()).await;
     assert_eq!(status, StatusCode::CREATED, "{single}");
-    let reference = comparable(
-        probed(a, key, single["data"]["assetId"].as_str().expect("assetId")).await,
-    );
+    let reference =
+        comparable(probed(a, key, single["data"]["assetId"].as_str().expect("assetId")).await);
     assert_eq!(reference["probeStatus"], "ready", "{reference}");
 
     let tus_js_command = |endpoint: &str, protocol: &str, file: &Path| {
@@ -252,16 +259,28 @@ async fn real_clients_resume_across_gateways(engine: Engine, storage: Option<Tes
     for protocol in ["tus-v1", "ietf-draft-03", "ietf-draft-05"] {
         // One PATCH for the whole file through a proxy that cuts the connection 2 MB into it,
         // without retries: the server keeps what arrived before the cut.
-        let mut first = tus_js_command(&format!("http://{}/v1/uploads", proxy.addr), protocol, &file);
+        let mut first = tus_js_command(
+            &format!("http://{}/v1/uploads", proxy.addr),
+            protocol,
+            &file,
+        );
         first.env("TUS_RETRY_DELAYS", "[]");
         proxy.cut_after(2_000_000);
         let output = first.output().await.expect("run tus-js-client");
-        assert!(!output.status.success(), "{protocol}: the cut upload failed");
+        assert!(
+            !output.status.success(),
+            "{protocol}: the cut upload failed"
+        );
         let url = events(&output.stdout)
             .iter()
             .find_map(|e| (e["event"] == "created").then(|| e["url"].as_str().map(str::to_owned)))
             .flatten()
-            .unwrap_or_else(|| panic!("{protocol}: no upload created: {}", String::from_utf8_lossy(&output.stdout)));
+            .unwrap_or_else(|| {
+                panic!(
+                    "{protocol}: no upload created: {}",
+                    String::from_utf8_lossy(&output.stdout)
+                )
+            });
         let path = path_of(&url);
         let mut kept = 0;
         for _ in 0..50 {
@@ -294,7 +313,11 @@ async fn real_clients_resume_across_gateways(engine: Engine, storage: Option<Tes
         .env("TUS_CHUNK_SIZE", "1000000");
     let resumed = run_to_end(resume, "killed tus-js-client").await;
     let asset = probed(b, key, &asset_of(&resumed)).await;
-    assert_eq!(comparable(asset), reference, "killed and resumed: the same asset");
+    assert_eq!(
+        comparable(asset),
+        reference,
+        "killed and resumed: the same asset"
+    );
 
     // tuspy, a checksum on every PATCH: stopped after two chunks through A, resumed through B.
     let tuspy_command = |extra: &[(&str, String)]| {
@@ -322,7 +345,12 @@ async fn real_clients_resume_across_gateways(engine: Engine, storage: Option<Tes
         .iter()
         .find_map(|e| (e["event"] == "created").then(|| e["url"].as_str().map(str::to_owned)))
         .flatten()
-        .unwrap_or_else(|| panic!("tuspy created no upload: {stopped_events:?} {}", String::from_utf8_lossy(&stopped.stderr)));
+        .unwrap_or_else(|| {
+            panic!(
+                "tuspy created no upload: {stopped_events:?} {}",
+                String::from_utf8_lossy(&stopped.stderr)
+            )
+        });
     let path = path_of(&url);
     assert_eq!(offset_of(&head(b, key, &path).await), 2_000_000);
     let events = run_to_end(
@@ -361,12 +389,17 @@ async fn real_clients_resume_across_gateways_postgres_s3() {
 }
 
 fn tus(request: reqwest::RequestBuilder, key: &str) -> reqwest::RequestBuilder {
-    request.header("x-api-key", key).header("tus-resumable", "1.0.0")
+    request
+        .header("x-api-key", key)
+        .header("tus-resumable", "1.0.0")
 }
 
 fn filename_metadata(name: &str) -> String {
     use base64::Engine as _;
-    format!("filename {}", base64::engine::general_purpose::STANDARD.encode(name))
+    format!(
+        "filename {}",
+        base64::engine::general_purpose::STANDARD.encode(name)
+    )
 }
 
 /// Creates a tus upload of `length` bytes named `name`; its path.
@@ -384,7 +417,13 @@ async fn create(app: &Assetd, key: &str, length: usize, name: &str) -> String {
         .to_owned()
 }
 
-async fn patch(app: &Assetd, key: &str, path: &str, offset: u64, body: Vec<u8>) -> reqwest::Response {
+async fn patch(
+    app: &Assetd,
+    key: &str,
+    path: &str,
+    offset: u64,
+    body: Vec<u8>,
+) -> reqwest::Response {
     tus(Client::new().patch(app.url(path)), key)
         .header("upload-offset", offset.to_string())
         .header("content-type", "application/offset+octet-stream")
@@ -433,15 +472,32 @@ async fn termination_refusals_and_checks_leave_nothing_behind() {
     let appended = patch(&app, &key, &path, 0, bytes[..600_000].to_vec()).await;
     assert_eq!(appended.status(), StatusCode::NO_CONTENT);
     assert_eq!(offset_of(&appended), 600_000);
-    assert!(app.storage.all_files().await.iter().any(|f| f.starts_with("uploads/")));
-    assert_eq!(head(&app.http, &other, &path).await.status(), StatusCode::NOT_FOUND, "another account's upload");
+    assert!(
+        app.storage
+            .all_files()
+            .await
+            .iter()
+            .any(|f| f.starts_with("uploads/"))
+    );
+    assert_eq!(
+        head(&app.http, &other, &path).await.status(),
+        StatusCode::NOT_FOUND,
+        "another account's upload"
+    );
     let deleted = tus(Client::new().delete(app.url(&path)), &key)
         .send()
         .await
         .expect("DELETE");
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
-    assert_eq!(head(&app.http, &key, &path).await.status(), StatusCode::NOT_FOUND);
-    assert!(app.storage.all_files().await.is_empty(), "{:?}", app.storage.all_files().await);
+    assert_eq!(
+        head(&app.http, &key, &path).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert!(
+        app.storage.all_files().await.is_empty(),
+        "{:?}",
+        app.storage.all_files().await
+    );
 
     // A checksum mismatch: 460, nothing kept.
     let path = create(&app, &key, bytes.len(), "voice.wav").await;
@@ -458,7 +514,11 @@ async fn termination_refusals_and_checks_leave_nothing_behind() {
     assert!(app.storage.all_files().await.is_empty());
     let mismatch = patch(&app, &key, &path, 5, bytes[..10].to_vec()).await;
     assert_eq!(mismatch.status(), StatusCode::CONFLICT);
-    assert_eq!(offset_of(&mismatch), 0, "409 names the offset to resume from");
+    assert_eq!(
+        offset_of(&mismatch),
+        0,
+        "409 names the offset to resume from"
+    );
 
     // Wrong version, wrong content type.
     let old = Client::new()
@@ -481,13 +541,19 @@ async fn termination_refusals_and_checks_leave_nothing_behind() {
     assert_eq!(typed.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
 
     // A refused kind: decided from the first bytes, the upload goes.
-    let pdf = std::iter::repeat_n(b"%PDF-1.7 not media ".as_slice(), 1000).flatten().copied().collect::<Vec<u8>>();
+    let pdf = std::iter::repeat_n(b"%PDF-1.7 not media ".as_slice(), 1000)
+        .flatten()
+        .copied()
+        .collect::<Vec<u8>>();
     let path = create(&app, &key, pdf.len() * 2, "doc.pdf").await;
     let refused = patch(&app, &key, &path, 0, pdf.clone()).await;
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let problem: Value = refused.json().await.expect("problem");
     assert_eq!(problem["errorCode"], "UPLOAD_FILE_TYPE_UNSUPPORTED");
-    assert_eq!(head(&app.http, &key, &path).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        head(&app.http, &key, &path).await.status(),
+        StatusCode::NOT_FOUND
+    );
 
     // Too large for its kind, declared at creation: refused before any byte.
     let huge = tus(Client::new().post(app.url("/v1/uploads")), &key)
@@ -501,10 +567,17 @@ async fn termination_refusals_and_checks_leave_nothing_behind() {
     let path = create(&app, &key, 200 * 1024 * 1024, "long.wav").await;
     let over = patch(&app, &key, &path, 0, bytes[..20_000].to_vec()).await;
     assert_eq!(over.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(head(&app.http, &key, &path).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        head(&app.http, &key, &path).await.status(),
+        StatusCode::NOT_FOUND
+    );
 
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(app.storage.all_files().await.is_empty(), "{:?}", app.storage.all_files().await);
+    assert!(
+        app.storage.all_files().await.is_empty(),
+        "{:?}",
+        app.storage.all_files().await
+    );
     assert_eq!(app.row_counts().await.0, 0, "no asset was recorded");
 }
 
@@ -513,9 +586,14 @@ async fn termination_refusals_and_checks_leave_nothing_behind() {
 #[tokio::test]
 async fn expired_uploads_are_reaped() {
     let options = Options {
-        extra_args: ["--resumable-upload-expiry-secs", "2", "--resumable-reap-every-secs", "1"]
-            .map(String::from)
-            .to_vec(),
+        extra_args: [
+            "--resumable-upload-expiry-secs",
+            "2",
+            "--resumable-reap-every-secs",
+            "1",
+        ]
+        .map(String::from)
+        .to_vec(),
     };
     let Some(app) = Assetd::serve(Engine::Sqlite, None, options).await else {
         return;
@@ -529,7 +607,10 @@ async fn expired_uploads_are_reaped() {
     assert!(!app.storage.all_files().await.is_empty());
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let gone = head(&app.http, &key, &path).await.status();
-    assert!(matches!(gone, StatusCode::GONE | StatusCode::NOT_FOUND), "{gone}");
+    assert!(
+        matches!(gone, StatusCode::GONE | StatusCode::NOT_FOUND),
+        "{gone}"
+    );
     for _ in 0..100 {
         let expired = metric(
             &metrics(&app).await,
@@ -545,10 +626,16 @@ async fn expired_uploads_are_reaped() {
                 "n",
             );
             assert_eq!(rows, 0, "the row is gone");
-            assert_eq!(head(&app.http, &key, &path).await.status(), StatusCode::NOT_FOUND);
+            assert_eq!(
+                head(&app.http, &key, &path).await.status(),
+                StatusCode::NOT_FOUND
+            );
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("the expired upload was not reaped: {:?}", app.storage.all_files().await);
+    panic!(
+        "the expired upload was not reaped: {:?}",
+        app.storage.all_files().await
+    );
 }

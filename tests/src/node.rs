@@ -57,7 +57,9 @@ fn install() -> Result<PathBuf, String> {
     let lock = std::fs::read_to_string(source.join("package-lock.json"))
         .map_err(|err| format!("read tests/e2e/node/package-lock.json: {err}"))?;
     if std::fs::read_to_string(&marker).is_ok_and(|installed| installed == lock)
-        && dir.join("node_modules/tus-js-client/package.json").is_file()
+        && dir
+            .join("node_modules/tus-js-client/package.json")
+            .is_file()
     {
         return Ok(dir);
     }
@@ -68,7 +70,8 @@ fn install() -> Result<PathBuf, String> {
             .map_err(|err| format!("copy {file}: {err}"))?;
     }
     let mut npm = Command::new("npm");
-    npm.args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir);
+    npm.args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(&dir);
     let output = npm.output().map_err(|err| format!("{npm:?}: {err}"))?;
     if !output.status.success() {
         return Err(format!(

@@ -501,7 +501,9 @@ impl CatalogService for Catalog {
             return Err(Error::InvalidArgument("protocol must be tus or ietf".into()).into());
         }
         if !matches!(req.concat.as_str(), "" | "partial" | "final") {
-            return Err(Error::InvalidArgument("concat must be empty, partial or final".into()).into());
+            return Err(
+                Error::InvalidArgument("concat must be empty, partial or final".into()).into(),
+            );
         }
         if (req.concat == "final") == req.parts.is_empty() {
             return Err(Error::UploadConcatInvalid(
@@ -530,7 +532,9 @@ impl CatalogService for Catalog {
             expires_at: req.expires_at_unix_micros,
             metadata: req.metadata,
         };
-        Ok(Response::new(resumable_uploads::create(&self.db, new).await?))
+        Ok(Response::new(
+            resumable_uploads::create(&self.db, new).await?,
+        ))
     }
 
     async fn get_resumable_upload(
@@ -539,7 +543,8 @@ impl CatalogService for Catalog {
     ) -> Result<Response<pb::ResumableUpload>, Status> {
         let req = request.into_inner();
         let account_id = id("account_id", &req.account_id)?;
-        let upload = resumable_uploads::get(&self.db, account_id, &upload_id(&req.upload_id)?).await?;
+        let upload =
+            resumable_uploads::get(&self.db, account_id, &upload_id(&req.upload_id)?).await?;
         Ok(Response::new(upload))
     }
 

@@ -120,7 +120,9 @@ pub enum ApiError {
     LengthExceeded { length: u64 },
     #[error("The upload is already complete; it became asset {asset_id}.")]
     Completed { asset_id: String },
-    #[error("The appended bytes do not match Upload-Checksum; nothing of this request was kept, send it again.")]
+    #[error(
+        "The appended bytes do not match Upload-Checksum; nothing of this request was kept, send it again."
+    )]
     ChecksumMismatch,
     #[error("Upload-Checksum algorithm must be sha1 or sha256.")]
     ChecksumUnsupported,

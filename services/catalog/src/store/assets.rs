@@ -94,11 +94,7 @@ pub async fn create(db: &Db, new: NewAsset) -> Result<pb::Asset> {
 
 /// [`create`]'s statements, inside the caller's transaction (a resumable upload's completion
 /// records the asset in the transaction that marks the upload complete).
-pub(crate) async fn insert(
-    tx: &mut AnyConnection,
-    new: NewAsset,
-    now: i64,
-) -> Result<pb::Asset> {
+pub(crate) async fn insert(tx: &mut AnyConnection, new: NewAsset, now: i64) -> Result<pb::Asset> {
     let kind = kind_to_sql(new.kind)?;
     let size =
         i64::try_from(new.size).map_err(|_| Error::InvalidArgument("size out of range".into()))?;

@@ -145,7 +145,10 @@ pub async fn create(db: &Db, new: NewUpload) -> Result<pb::ResumableUpload> {
         }
         length = Some(total);
     }
-    let (length_set, length_value) = (flag(length.is_some()), to_i64(length.unwrap_or(0), "length")?);
+    let (length_set, length_value) = (
+        flag(length.is_some()),
+        to_i64(length.unwrap_or(0), "length")?,
+    );
     sqlx::query(
         "INSERT INTO resumable_uploads (upload_id, account_id, protocol, filename, project_id, \
          request_id, length, upload_offset, concat, parts, metadata, expires_at, created_at, updated_at) \
@@ -265,7 +268,9 @@ pub async fn append(
         let mut next = first;
         for chunk in &append.chunks {
             if chunk.start != next {
-                return Err(Error::InvalidArgument("chunks must follow each other".into()));
+                return Err(Error::InvalidArgument(
+                    "chunks must follow each other".into(),
+                ));
             }
             next += chunk.size;
         }
@@ -299,7 +304,10 @@ pub async fn append(
         return Err(diagnose(&mut tx, account_id, upload_id, None, now).await);
     }
     for chunk in &append.chunks {
-        if !chunk.object_key.starts_with(&format!("uploads/{upload_id}/")) {
+        if !chunk
+            .object_key
+            .starts_with(&format!("uploads/{upload_id}/"))
+        {
             return Err(Error::InvalidArgument(
                 "a chunk's object key must be under uploads/{upload_id}/".into(),
             ));
@@ -312,8 +320,8 @@ pub async fn append(
         .bind(to_i64(chunk.start, "start")?)
         .bind(to_i64(chunk.size, "size")?)
         .bind(&chunk.object_key)
-            .execute(&mut *tx)
-            .await?;
+        .execute(&mut *tx)
+        .await?;
     }
     let upload = live(read(&mut tx, account_id, upload_id).await?, now)?;
     if upload.length.is_some_and(|length| upload.offset > length) {
@@ -328,12 +336,7 @@ pub async fn append(
 /// Records the asset a fully appended upload became, with its probe job (and binding), and
 /// marks the upload complete, in one transaction; a final concatenation's partial uploads go in
 /// the same transaction (their chunk objects are the caller's to remove).
-pub async fn complete(
-    db: &Db,
-    upload_id: &str,
-    token: &str,
-    new: NewAsset,
-) -> Result<pb::Asset> {
+pub async fn complete(db: &Db, upload_id: &str, token: &str, new: NewAsset) -> Result<pb::Asset> {
     let now = now_micros();
     let mut tx = db.writer().begin().await?;
     let marked = sqlx::query(

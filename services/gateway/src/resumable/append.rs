@@ -339,7 +339,8 @@ impl<'a> Run<'a> {
             error,
             discard_upload: true,
         };
-        let format = format::sniff_prefix(&prefix).ok_or_else(|| refuse(ApiError::TypeUnsupported))?;
+        let format =
+            format::sniff_prefix(&prefix).ok_or_else(|| refuse(ApiError::TypeUnsupported))?;
         self.limit = self.state.limits.for_kind(format.kind);
         let declared = self.length.unwrap_or(0).max(self.offset);
         if declared > self.limit.0 {
@@ -364,7 +365,12 @@ impl<'a> Run<'a> {
                 self.offset,
                 self.tag
             );
-            let writer = self.state.storage.writer(&key).await.map_err(storage_error)?;
+            let writer = self
+                .state
+                .storage
+                .writer(&key)
+                .await
+                .map_err(storage_error)?;
             self.open = Some(Open {
                 writer,
                 chunk: pb::ResumableUploadChunk {
@@ -424,10 +430,10 @@ impl<'a> Run<'a> {
     /// The body ended: verifies the checksum, closes the last chunk and records the rest.
     async fn finish(mut self) -> Result<pb::ResumableUpload, Refused> {
         let ended = async {
-            if let (Some(hasher), Some(checksum)) = (self.hasher.take(), &self.options.checksum) {
-                if hasher.finish() != checksum.digest {
-                    return Err(ApiError::ChecksumMismatch.into());
-                }
+            if let (Some(hasher), Some(checksum)) = (self.hasher.take(), &self.options.checksum)
+                && hasher.finish() != checksum.digest
+            {
+                return Err(ApiError::ChecksumMismatch.into());
             }
             if self.options.completes && self.length.is_none() {
                 self.length = Some(self.offset);

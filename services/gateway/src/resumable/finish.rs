@@ -6,7 +6,9 @@
 
 use assetd_media::format::{self, Format};
 use assetd_proto::{
-    catalog::v1::{self as pb, CompleteResumableUploadRequest, CreateAssetRequest, GetResumableUploadRequest},
+    catalog::v1::{
+        self as pb, CompleteResumableUploadRequest, CreateAssetRequest, GetResumableUploadRequest,
+    },
     ids::AssetId,
 };
 use futures::StreamExt;
@@ -182,7 +184,13 @@ async fn copy_chunks(
                 .await
                 .map_err(storage_error)?;
             while let Some(bytes) = stream.next().await {
-                let bytes = bytes.map_err(|err| storage_error(opendal::Error::new(opendal::ErrorKind::Unexpected, "chunk read failed").set_source(err).into()))?;
+                let bytes = bytes.map_err(|err| {
+                    storage_error(
+                        opendal::Error::new(opendal::ErrorKind::Unexpected, "chunk read failed")
+                            .set_source(err)
+                            .into(),
+                    )
+                })?;
                 hasher.update(&bytes);
                 writer
                     .write(bytes)

@@ -16,8 +16,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use assetd_proto::{
     catalog::v1::{
-        self as pb, CreateResumableUploadRequest, DeleteResumableUploadRequest,
-        GetProjectRequest, GetResumableUploadRequest, LeaseResumableUploadRequest,
+        self as pb, CreateResumableUploadRequest, DeleteResumableUploadRequest, GetProjectRequest,
+        GetResumableUploadRequest, LeaseResumableUploadRequest,
     },
     context::request_id_or_new,
     ids::{AccountId, ProjectId},
@@ -50,7 +50,11 @@ pub struct ResumableConfig {
     #[arg(long = "resumable-upload-expiry-secs", env = "ASSETD_RESUMABLE_UPLOAD_EXPIRY_SECS", default_value_t = 24 * 3600)]
     pub expiry_secs: u64,
     /// How often each gateway looks for expired resumable uploads to remove, in seconds.
-    #[arg(long = "resumable-reap-every-secs", env = "ASSETD_RESUMABLE_REAP_EVERY_SECS", default_value_t = 60)]
+    #[arg(
+        long = "resumable-reap-every-secs",
+        env = "ASSETD_RESUMABLE_REAP_EVERY_SECS",
+        default_value_t = 60
+    )]
     pub reap_every_secs: u64,
 }
 
@@ -99,17 +103,29 @@ fn upload_headers(state: &AppState, protocol: Protocol, upload: &pb::ResumableUp
     insert(&mut headers, "upload-offset", upload.offset);
     if let Some(asset_id) = &upload.asset_id {
         insert(&mut headers, "x-asset-id", asset_id);
-        insert(&mut headers, "content-location", format!("/v1/assets/{asset_id}"));
+        insert(
+            &mut headers,
+            "content-location",
+            format!("/v1/assets/{asset_id}"),
+        );
     }
     let expires = system_time(upload.expires_at_unix_micros);
     match protocol {
         Protocol::Tus => {
             insert(&mut headers, "tus-resumable", protocol::TUS_VERSION);
-            insert(&mut headers, "upload-expires", httpdate::fmt_http_date(expires));
+            insert(
+                &mut headers,
+                "upload-expires",
+                httpdate::fmt_http_date(expires),
+            );
         }
         Protocol::Ietf(version) => {
             let complete = upload.asset_id.is_some() || fully_appended(upload);
-            insert(&mut headers, "upload-complete", if complete { "?1" } else { "?0" });
+            insert(
+                &mut headers,
+                "upload-complete",
+                if complete { "?1" } else { "?0" },
+            );
             if let Some(length) = upload.length {
                 insert(&mut headers, "upload-length", length);
             }
@@ -117,7 +133,11 @@ fn upload_headers(state: &AppState, protocol: Protocol, upload: &pb::ResumableUp
                 .duration_since(SystemTime::now())
                 .unwrap_or_default()
                 .as_secs();
-            insert(&mut headers, "upload-limit", upload_limit(state, version, Some(left)));
+            insert(
+                &mut headers,
+                "upload-limit",
+                upload_limit(state, version, Some(left)),
+            );
         }
     }
     headers
@@ -328,7 +348,11 @@ async fn appended_answer(
 ) -> Result<Response, ApiError> {
     let mut headers = upload_headers(state, protocol, &appended.upload);
     if created {
-        insert(&mut headers, "location", location(&appended.upload.upload_id));
+        insert(
+            &mut headers,
+            "location",
+            location(&appended.upload.upload_id),
+        );
     }
     if let (Protocol::Ietf(_), Some(asset)) = (protocol, appended.asset) {
         let body = Json(AssetEnvelope::from(AssetBody::render(state, asset).await?));
@@ -344,7 +368,13 @@ async fn appended_answer(
 
 /// `POST /v1/uploads` with `Tus-Resumable` or the draft's headers: creates an upload resource,
 /// appending the request's body when it has one.
-pub async fn create(state: &AppState, account: Account, headers: &HeaderMap, body: Body, protocol: Protocol) -> Response {
+pub async fn create(
+    state: &AppState,
+    account: Account,
+    headers: &HeaderMap,
+    body: Body,
+    protocol: Protocol,
+) -> Response {
     match create_upload(state, account.account_id, headers, body, protocol).await {
         Ok(response) => response,
         Err(error) => refusal(Some(protocol), error),
@@ -436,7 +466,9 @@ async fn create_upload(
             protocol: protocol.family().to_owned(),
             filename,
             project_id: project_id.map(String::from),
-            request_id: request_id_or_new(headers.get("x-request-id").and_then(|v| v.to_str().ok())),
+            request_id: request_id_or_new(
+                headers.get("x-request-id").and_then(|v| v.to_str().ok()),
+            ),
             length,
             concat: concat_name.to_owned(),
             parts,
@@ -450,7 +482,8 @@ async fn create_upload(
         .await
         .map_err(catalog_client::api_error)?
         .into_inner();
-    metrics::counter!("assetd_resumable_uploads_created_total", "protocol" => protocol.family()).increment(1);
+    metrics::counter!("assetd_resumable_uploads_created_total", "protocol" => protocol.family())
+        .increment(1);
     tracing::info!(upload_id, protocol = protocol.family(), length = ?upload.length, concat = concat_name, "resumable upload created");
 
     let lease = Lease::new(state, account_id, &upload_id);
@@ -552,7 +585,11 @@ async fn head_upload(
             "partial" => insert(&mut headers, "upload-concat", "partial"),
             "final" => {
                 let parts: Vec<String> = upload.parts.iter().map(|p| location(p)).collect();
-                insert(&mut headers, "upload-concat", format!("final;{}", parts.join(" ")));
+                insert(
+                    &mut headers,
+                    "upload-concat",
+                    format!("final;{}", parts.join(" ")),
+                );
             }
             _ => {}
         }
@@ -593,7 +630,16 @@ pub async fn patch(
         Ok(protocol) => protocol,
         Err(error) => return refusal(None, error),
     };
-    match patch_upload(&state, account.account_id, &upload_id, &headers, body, protocol).await {
+    match patch_upload(
+        &state,
+        account.account_id,
+        &upload_id,
+        &headers,
+        body,
+        protocol,
+    )
+    .await
+    {
         Ok(response) => response,
         Err(error) => refusal(Some(protocol), error),
     }
@@ -705,11 +751,19 @@ pub async fn options(State(state): State<AppState>) -> Response {
     insert(&mut headers, "tus-version", protocol::TUS_VERSION);
     insert(&mut headers, "tus-extension", protocol::TUS_EXTENSIONS);
     insert(&mut headers, "tus-max-size", state.limits.largest());
-    insert(&mut headers, "tus-checksum-algorithm", protocol::CHECKSUM_ALGORITHMS);
+    insert(
+        &mut headers,
+        "tus-checksum-algorithm",
+        protocol::CHECKSUM_ALGORITHMS,
+    );
     insert(
         &mut headers,
         "upload-limit",
-        upload_limit(&state, protocol::IETF_NEWEST, Some(state.resumable.expiry_secs)),
+        upload_limit(
+            &state,
+            protocol::IETF_NEWEST,
+            Some(state.resumable.expiry_secs),
+        ),
     );
     insert(&mut headers, "accept-patch", "application/partial-upload");
     (StatusCode::NO_CONTENT, headers).into_response()

@@ -102,9 +102,13 @@ fn text<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<Option<&'a str
 pub fn number(headers: &HeaderMap, name: &'static str) -> Result<Option<u64>, ApiError> {
     text(headers, name)?
         .map(|value| {
-            value.parse::<u64>().ok().filter(|_| !value.starts_with('+')).ok_or_else(|| {
-                ApiError::UploadHeaderInvalid(format!("{name} must be a non-negative integer"))
-            })
+            value
+                .parse::<u64>()
+                .ok()
+                .filter(|_| !value.starts_with('+'))
+                .ok_or_else(|| {
+                    ApiError::UploadHeaderInvalid(format!("{name} must be a non-negative integer"))
+                })
         })
         .transpose()
 }
@@ -149,10 +153,10 @@ pub fn creation_length(headers: &HeaderMap, protocol: Protocol) -> Result<Length
             "send Upload-Length, or Upload-Defer-Length: 1 to give it later".into(),
         )),
         Protocol::Ietf(_) => {
-            if upload_complete(headers)? == Some(true) {
-                if let Some(length) = number(headers, "content-length")? {
-                    return Ok(Length::Known(length));
-                }
+            if upload_complete(headers)? == Some(true)
+                && let Some(length) = number(headers, "content-length")?
+            {
+                return Ok(Length::Known(length));
             }
             Ok(Length::Deferred)
         }
@@ -247,15 +251,23 @@ pub fn checksum(headers: &HeaderMap) -> Result<Option<Checksum>, ApiError> {
     };
     let digest = base64::engine::general_purpose::STANDARD
         .decode(encoded.trim())
-        .map_err(|_| ApiError::UploadHeaderInvalid("Upload-Checksum digest must be base64".into()))?;
+        .map_err(|_| {
+            ApiError::UploadHeaderInvalid("Upload-Checksum digest must be base64".into())
+        })?;
     Ok(Some(Checksum { algorithm, digest }))
 }
 
 /// Checks an append's `Content-Type`: tus requires `application/offset+octet-stream`; the
 /// draft's `application/partial-upload` (interop 6 on) or none.
 pub fn check_append_content_type(headers: &HeaderMap, protocol: Protocol) -> Result<(), ApiError> {
-    let content_type = text(headers, header::CONTENT_TYPE.as_str())?
-        .map(|value| value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
+    let content_type = text(headers, header::CONTENT_TYPE.as_str())?.map(|value| {
+        value
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase()
+    });
     match (protocol, content_type.as_deref()) {
         (Protocol::Tus, Some("application/offset+octet-stream")) => Ok(()),
         (Protocol::Tus, _) => Err(ApiError::ContentTypeInvalid(

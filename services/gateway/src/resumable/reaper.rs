@@ -2,7 +2,9 @@
 //! resumable uploads from the catalog (one claimer per upload), removes their chunk objects,
 //! then their rows; and reports how many uploads are open.
 
-use assetd_proto::catalog::v1::{ClaimExpiredResumableUploadsRequest, DeleteResumableUploadRequest};
+use assetd_proto::catalog::v1::{
+    ClaimExpiredResumableUploadsRequest, DeleteResumableUploadRequest,
+};
 use tokio_util::sync::CancellationToken;
 
 use crate::{app::AppState, resumable::append::upload_prefix};
@@ -49,7 +51,11 @@ pub async fn reap_once(state: &AppState) -> Result<usize, tonic::Status> {
         let batch = claimed.uploads.len();
         for upload in claimed.uploads {
             // Bytes first: a row without bytes is harmless, bytes without a row are a leak.
-            if let Err(err) = state.storage.delete_all(&upload_prefix(&upload.upload_id)).await {
+            if let Err(err) = state
+                .storage
+                .delete_all(&upload_prefix(&upload.upload_id))
+                .await
+            {
                 tracing::warn!(upload_id = upload.upload_id, error = ?err, "cannot remove an expired upload's chunks; retrying at the next pass");
                 continue;
             }
@@ -62,9 +68,19 @@ pub async fn reap_once(state: &AppState) -> Result<usize, tonic::Status> {
                     lease_token: token.clone(),
                 })
                 .await?;
-            let outcome = if upload.asset_id.is_some() { "completed" } else { "unfinished" };
-            metrics::counter!("assetd_resumable_uploads_expired_total", "state" => outcome).increment(1);
-            tracing::info!(upload_id = upload.upload_id, offset = upload.offset, state = outcome, "expired resumable upload removed");
+            let outcome = if upload.asset_id.is_some() {
+                "completed"
+            } else {
+                "unfinished"
+            };
+            metrics::counter!("assetd_resumable_uploads_expired_total", "state" => outcome)
+                .increment(1);
+            tracing::info!(
+                upload_id = upload.upload_id,
+                offset = upload.offset,
+                state = outcome,
+                "expired resumable upload removed"
+            );
             reaped += 1;
         }
         if batch < CLAIM_BATCH as usize {
