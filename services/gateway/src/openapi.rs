@@ -322,12 +322,81 @@ pub enum UploadErrors {
     /// default); nothing was stored, and the connection is closed.
     #[response(status = 408, content_type = "application/problem+json")]
     Stalled(#[to_schema] Problem<'static>),
+    /// Resumable creations only: `UPLOAD_PROTOCOL_VERSION_UNSUPPORTED` (`Tus-Resumable` not
+    /// 1.0.0, an interop version not served), with `Tus-Version`.
+    #[response(status = 412, content_type = "application/problem+json")]
+    PreconditionFailed(#[to_schema] Problem<'static>),
+    /// Resumable creations with data only: `UPLOAD_CONTENT_TYPE_INVALID`.
+    #[response(status = 415, content_type = "application/problem+json")]
+    UnsupportedMediaType(#[to_schema] Problem<'static>),
     /// `OPEN_API_REQUEST_LIMIT_EXCEEDED`: the API key is over its request rate (or, uploading,
     /// its account streams its most uploads at once); `Retry-After` says when to retry.
     #[response(status = 429, content_type = "application/problem+json")]
     TooManyRequests(#[to_schema] Problem<'static>),
     /// `SERVICE_UNAVAILABLE`: database, catalog or storage unreachable; `SERVER_BUSY`: this
     /// server streams its most uploads at once. `Retry-After` says when to retry.
+    #[response(status = 503, content_type = "application/problem+json")]
+    Unavailable(#[to_schema] Problem<'static>),
+}
+
+/// The errors of `HEAD`, `PATCH` and `DELETE /v1/uploads/{uploadId}`.
+#[derive(IntoResponses)]
+pub enum ResumableErrors {
+    /// `UPLOAD_HEADER_INVALID` (a malformed `Upload-Offset`, `Upload-Length`, `Upload-Checksum`
+    /// or `Upload-Complete`), `UPLOAD_LENGTH_EXCEEDED` (bytes past the declared length),
+    /// `UPLOAD_COMPLETED` (bytes sent to a finished upload),
+    /// `UPLOAD_CHECKSUM_ALGORITHM_UNSUPPORTED`, `UPLOAD_INCOMPLETE` (the client hung up).
+    #[response(status = 400, content_type = "application/problem+json")]
+    BadRequest(#[to_schema] Problem<'static>),
+    /// `OPEN_API_KEY_INVALID`: no key, or an unknown or revoked key.
+    #[response(status = 401, content_type = "application/problem+json")]
+    Unauthorized(#[to_schema] Problem<'static>),
+    /// `OPEN_API_RUNTIME_ACCESS_FORBIDDEN`: the account is not enabled for the Open API.
+    #[response(status = 403, content_type = "application/problem+json")]
+    Forbidden(#[to_schema] Problem<'static>),
+    /// `UPLOAD_NOT_FOUND`: no such upload of this account (terminated, refused, reaped, or
+    /// never created); `PROJECT_NOT_FOUND` at completion when the project was deleted meanwhile.
+    #[response(status = 404, content_type = "application/problem+json")]
+    NotFound(#[to_schema] Problem<'static>),
+    /// `UPLOAD_STALLED`: no byte of the body arrived for the upload idle timeout; what arrived
+    /// before is kept.
+    #[response(status = 408, content_type = "application/problem+json")]
+    Stalled(#[to_schema] Problem<'static>),
+    /// `UPLOAD_OFFSET_MISMATCH`: `Upload-Offset` is not the upload's offset; the answer's
+    /// `Upload-Offset` header is.
+    #[response(status = 409, content_type = "application/problem+json")]
+    Conflict(#[to_schema] Problem<'static>),
+    /// `UPLOAD_EXPIRED`: the upload's expiry passed before it was finished.
+    #[response(status = 410, content_type = "application/problem+json")]
+    Gone(#[to_schema] Problem<'static>),
+    /// `UPLOAD_PROTOCOL_VERSION_UNSUPPORTED`: `Tus-Resumable` not 1.0.0, or an interop version
+    /// not served; `Tus-Version` lists what is.
+    #[response(status = 412, content_type = "application/problem+json")]
+    PreconditionFailed(#[to_schema] Problem<'static>),
+    /// `UPLOAD_TOO_LARGE`: the declared length or the bytes so far are over the kind's limit;
+    /// the upload is discarded.
+    #[response(status = 413, content_type = "application/problem+json")]
+    TooLarge(#[to_schema] Problem<'static>),
+    /// `UPLOAD_CONTENT_TYPE_INVALID`: an append not sent as `application/offset+octet-stream`
+    /// (tus) or `application/partial-upload` (the draft).
+    #[response(status = 415, content_type = "application/problem+json")]
+    UnsupportedMediaType(#[to_schema] Problem<'static>),
+    /// `UPLOAD_FILE_TYPE_UNSUPPORTED`: the first bytes are not an accepted format; the upload
+    /// is discarded.
+    #[response(status = 422, content_type = "application/problem+json")]
+    Unprocessable(#[to_schema] Problem<'static>),
+    /// `UPLOAD_LOCKED`: another request is appending to this upload; retry (`Retry-After`).
+    #[response(status = 423, content_type = "application/problem+json")]
+    Locked(#[to_schema] Problem<'static>),
+    /// `OPEN_API_REQUEST_LIMIT_EXCEEDED`: over the key's request rate or the account's uploads
+    /// at once; `Retry-After` says when to retry.
+    #[response(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(#[to_schema] Problem<'static>),
+    /// `UPLOAD_CHECKSUM_MISMATCH` (tus checksum extension): the request's bytes do not match
+    /// `Upload-Checksum`; none of them was kept.
+    #[response(status = 460, content_type = "application/problem+json")]
+    ChecksumMismatch(#[to_schema] Problem<'static>),
+    /// `SERVICE_UNAVAILABLE`: database, catalog or storage unreachable; `SERVER_BUSY`.
     #[response(status = 503, content_type = "application/problem+json")]
     Unavailable(#[to_schema] Problem<'static>),
 }

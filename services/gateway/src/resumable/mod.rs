@@ -527,8 +527,7 @@ async fn create_upload(
     responses(
         (status = 200, description = "tus: the upload's state in `Upload-Offset`, `Upload-Length` (or `Upload-Defer-Length`), `Upload-Metadata`, `Upload-Expires`; `x-asset-id` once it became an asset."),
         (status = 204, description = "The draft: the upload's state in `Upload-Offset`, `Upload-Complete`, `Upload-Length`, `Upload-Limit`; `x-asset-id` once it became an asset."),
-        (status = 404, description = "No such upload of this account."),
-        (status = 410, description = "The upload expired."),
+        crate::openapi::ResumableErrors,
     ),
 )]
 pub async fn head(
@@ -607,16 +606,13 @@ async fn head_upload(
     description = crate::openapi::RESUMABLE_PATCH_DESCRIPTION,
     params(
         ("uploadId" = uuid::Uuid, Path, description = "The upload resource's id."),
-        ("upload-offset" = u64, Header, description = "Where these bytes go: the upload's current offset."),
+        ("upload-offset" = u64, Header, minimum = 0, maximum = 9223372036854775807_u64, description = "Where these bytes go: the upload's current offset."),
     ),
     request_body(content = inline(crate::openapi::UploadFile), content_type = "application/offset+octet-stream", description = "The next bytes of the file (tus: `application/offset+octet-stream`; the draft: `application/partial-upload` or none)."),
     responses(
         (status = 201, description = "The draft, when this request appended the last byte: the asset, as `POST /v1/uploads` answers.", body = AssetEnvelope),
         (status = 204, description = "Appended; `Upload-Offset` is the new offset (tus: and `x-asset-id` once the last byte made the asset)."),
-        (status = 409, description = "`Upload-Offset` is not the upload's offset; the answer's `Upload-Offset` is (`UPLOAD_OFFSET_MISMATCH`)."),
-        (status = 415, description = "Wrong `Content-Type` for an append (`UPLOAD_CONTENT_TYPE_INVALID`)."),
-        (status = 423, description = "Another request is appending to this upload (`UPLOAD_LOCKED`); retry."),
-        (status = 460, description = "tus checksum extension: the bytes do not match `Upload-Checksum` (`UPLOAD_CHECKSUM_MISMATCH`); nothing of this request was kept."),
+        crate::openapi::ResumableErrors,
     ),
 )]
 pub async fn patch(
@@ -691,7 +687,7 @@ async fn patch_upload(
     params(("uploadId" = uuid::Uuid, Path, description = "The upload resource's id.")),
     responses(
         (status = 204, description = "Terminated."),
-        (status = 404, description = "No such upload of this account."),
+        crate::openapi::ResumableErrors,
     ),
 )]
 pub async fn delete(

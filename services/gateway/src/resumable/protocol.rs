@@ -105,9 +105,12 @@ pub fn number(headers: &HeaderMap, name: &'static str) -> Result<Option<u64>, Ap
             value
                 .parse::<u64>()
                 .ok()
-                .filter(|_| !value.starts_with('+'))
+                // At most i64::MAX: the sf-integer range, and what the catalog stores.
+                .filter(|n| !value.starts_with('+') && i64::try_from(*n).is_ok())
                 .ok_or_else(|| {
-                    ApiError::UploadHeaderInvalid(format!("{name} must be a non-negative integer"))
+                    ApiError::UploadHeaderInvalid(format!(
+                        "{name} must be an integer from 0 to 9223372036854775807"
+                    ))
                 })
         })
         .transpose()
@@ -258,7 +261,7 @@ pub fn checksum(headers: &HeaderMap) -> Result<Option<Checksum>, ApiError> {
 }
 
 /// Checks an append's `Content-Type`: tus requires `application/offset+octet-stream`; the
-/// draft's `application/partial-upload` (interop 6 on) or none.
+/// draft takes `application/partial-upload` (interop 6 on), that or none.
 pub fn check_append_content_type(headers: &HeaderMap, protocol: Protocol) -> Result<(), ApiError> {
     let content_type = text(headers, header::CONTENT_TYPE.as_str())?.map(|value| {
         value
@@ -273,7 +276,11 @@ pub fn check_append_content_type(headers: &HeaderMap, protocol: Protocol) -> Res
         (Protocol::Tus, _) => Err(ApiError::ContentTypeInvalid(
             "a tus PATCH must be sent as Content-Type: application/offset+octet-stream",
         )),
-        (Protocol::Ietf(_), None | Some("application/partial-upload")) => Ok(()),
+        // tus's append type is accepted from the draft's clients too: both mean raw bytes.
+        (
+            Protocol::Ietf(_),
+            None | Some("application/partial-upload" | "application/offset+octet-stream"),
+        ) => Ok(()),
         (Protocol::Ietf(_), Some(_)) => Err(ApiError::ContentTypeInvalid(
             "an append must be sent as Content-Type: application/partial-upload",
         )),
