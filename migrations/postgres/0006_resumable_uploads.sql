@@ -20,6 +20,12 @@ CREATE TABLE resumable_uploads (
     -- A final upload's partial uploads, comma-separated, in order.
     parts          TEXT NOT NULL DEFAULT '',
     metadata       TEXT NOT NULL DEFAULT '',
+    -- On S3: the multipart upload assetd keeps open into the asset's object key, its parts in
+    -- resumable_upload_parts, and the SHA-256 state over those parts (hex of the eight words;
+    -- parts are whole 64-byte blocks), so no byte is read back to hash at completion.
+    multipart_upload_id  TEXT,
+    multipart_key        TEXT,
+    sha256_state         TEXT NOT NULL DEFAULT '',
     lease_token    TEXT,
     lease_until    BIGINT NOT NULL DEFAULT 0,
     -- Set when the upload became an asset (no foreign key: deleting the asset later keeps the
@@ -39,4 +45,15 @@ CREATE TABLE resumable_upload_chunks (
     -- append that lost its lease never removes another append's object.
     object_key  TEXT NOT NULL,
     PRIMARY KEY (upload_id, start)
+);
+
+-- The S3 parts of an upload's multipart upload, each a fixed-size run of bytes from `start`;
+-- the bytes after the last part (less than a part) stay chunks until a part is full.
+CREATE TABLE resumable_upload_parts (
+    upload_id    TEXT NOT NULL REFERENCES resumable_uploads (upload_id) ON DELETE CASCADE,
+    part_number  BIGINT NOT NULL,
+    start        BIGINT NOT NULL,
+    size         BIGINT NOT NULL,
+    etag         TEXT NOT NULL,
+    PRIMARY KEY (upload_id, part_number)
 );

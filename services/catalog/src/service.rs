@@ -572,10 +572,26 @@ impl CatalogService for Catalog {
     ) -> Result<Response<pb::ResumableUpload>, Status> {
         let req = request.into_inner();
         required("lease_token", &req.lease_token)?;
+        let multipart = match (req.multipart_upload_id, req.multipart_key) {
+            (Some(id), Some(key)) => Some((id, key)),
+            (None, None) => None,
+            _ => {
+                return Err(Error::InvalidArgument(
+                    "multipart_upload_id and multipart_key come together".into(),
+                )
+                .into());
+            }
+        };
         let append = resumable_uploads::Append {
+            from_offset: req.from_offset,
+            to_offset: req.to_offset,
             chunks: req.chunks,
+            s3_parts: req.s3_parts,
+            drop_chunks: req.drop_chunks,
             length: req.length,
             format_ext: req.format_ext,
+            multipart,
+            sha256_state: req.sha256_state,
             lease_secs: lease_secs(req.lease_secs)?,
         };
         let upload = resumable_uploads::append(
@@ -617,14 +633,16 @@ impl CatalogService for Catalog {
     ) -> Result<Response<pb::DeleteResumableUploadResponse>, Status> {
         let req = request.into_inner();
         let token = (!req.lease_token.is_empty()).then_some(req.lease_token.as_str());
-        resumable_uploads::delete(
+        let upload = resumable_uploads::delete(
             &self.db,
             id("account_id", &req.account_id)?,
             &upload_id(&req.upload_id)?,
             token,
         )
         .await?;
-        Ok(Response::new(pb::DeleteResumableUploadResponse {}))
+        Ok(Response::new(pb::DeleteResumableUploadResponse {
+            upload: Some(upload),
+        }))
     }
 
     async fn claim_expired_resumable_uploads(

@@ -7,6 +7,7 @@ pub mod amqp;
 pub mod grpc_error;
 pub mod grpc_metrics;
 pub mod grpc_server;
+pub mod multipart;
 pub mod reason;
 pub mod reconnect;
 pub mod retry;

@@ -109,12 +109,15 @@ pub struct Storage {
     access: PublicAccess,
     /// The `fs` backend's root directory, for [`Storage::put`]'s one-task write.
     fs_root: Option<PathBuf>,
+    /// S3's multipart calls, for uploads that span requests (S3 only).
+    multipart: Option<crate::multipart::Multipart>,
 }
 
 impl Storage {
     pub fn open(config: &StorageConfig) -> Result<Self, StorageError> {
         opendal::install_default();
         let mut fs_root = None;
+        let mut multipart = None;
         let (op, access) = match config.backend {
             StorageBackend::Fs => {
                 std::fs::create_dir_all(&config.storage_dir).map_err(|err| {
@@ -148,6 +151,7 @@ impl Storage {
                         "--s3-bucket (ASSETD_S3_BUCKET) is required with --storage s3".into(),
                     )
                 })?;
+                multipart = Some(crate::multipart::Multipart::new(config, bucket));
                 let mut builder = services::S3::default()
                     .bucket(bucket)
                     .region(&config.s3_region);
@@ -186,11 +190,17 @@ impl Storage {
             backend: config.backend,
             access,
             fs_root,
+            multipart,
         })
     }
 
     pub fn backend(&self) -> StorageBackend {
         self.backend
+    }
+
+    /// S3's multipart calls; `None` on other backends.
+    pub fn multipart(&self) -> Option<&crate::multipart::Multipart> {
+        self.multipart.as_ref()
     }
 
     pub fn public_access(&self) -> &PublicAccess {

@@ -21,7 +21,8 @@ use crate::{
 };
 
 const UPLOAD_COLUMNS: &str = "upload_id, account_id, protocol, filename, project_id, request_id, \
-     length, upload_offset, format_ext, concat, parts, metadata, asset_id, expires_at, created_at";
+     length, upload_offset, format_ext, concat, parts, metadata, asset_id, expires_at, created_at, \
+     multipart_upload_id, multipart_key, sha256_state";
 
 /// What a creation request names.
 #[derive(Debug, Clone)]
@@ -47,7 +48,10 @@ fn to_u64(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
 }
 
-fn from_row(row: &AnyRow, chunks: Vec<pb::ResumableUploadChunk>) -> Result<pb::ResumableUpload> {
+fn from_row(
+    row: &AnyRow,
+    (chunks, s3_parts): (Vec<pb::ResumableUploadChunk>, Vec<pb::ResumableUploadPart>),
+) -> Result<pb::ResumableUpload> {
     let length: Option<i64> = row.try_get("length")?;
     let parts: String = row.try_get("parts")?;
     Ok(pb::ResumableUpload {
@@ -71,7 +75,38 @@ fn from_row(row: &AnyRow, chunks: Vec<pb::ResumableUploadChunk>) -> Result<pb::R
         expires_at_unix_micros: row.try_get("expires_at")?,
         created_at_unix_micros: row.try_get("created_at")?,
         metadata: row.try_get("metadata")?,
+        multipart_upload_id: row.try_get("multipart_upload_id")?,
+        multipart_key: row.try_get("multipart_key")?,
+        s3_parts,
+        sha256_state: row.try_get("sha256_state")?,
     })
+}
+
+/// The upload's chunks and S3 parts, in offset order.
+async fn pieces_of(
+    conn: &mut AnyConnection,
+    upload_id: &str,
+) -> Result<(Vec<pb::ResumableUploadChunk>, Vec<pb::ResumableUploadPart>)> {
+    let chunks = chunks_of(conn, upload_id).await?;
+    let rows = sqlx::query(
+        "SELECT part_number, start, size, etag FROM resumable_upload_parts WHERE upload_id = $1 \
+         ORDER BY part_number",
+    )
+    .bind(upload_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let parts = rows
+        .iter()
+        .map(|row| {
+            Ok(pb::ResumableUploadPart {
+                number: u32::try_from(row.try_get::<i64, _>("part_number")?).unwrap_or(0),
+                start: to_u64(row.try_get("start")?),
+                size: to_u64(row.try_get("size")?),
+                etag: row.try_get("etag")?,
+            })
+        })
+        .collect::<Result<_>>()?;
+    Ok((chunks, parts))
 }
 
 async fn chunks_of(
@@ -111,8 +146,8 @@ async fn read(
     .fetch_optional(&mut *conn)
     .await?;
     let Some(row) = row else { return Ok(None) };
-    let chunks = chunks_of(conn, upload_id).await?;
-    Ok(Some(from_row(&row, chunks)?))
+    let pieces = pieces_of(conn, upload_id).await?;
+    Ok(Some(from_row(&row, pieces)?))
 }
 
 /// A live (unexpired) upload of the account.
@@ -242,17 +277,25 @@ pub async fn lease(
 }
 
 /// What an append under the lease records.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Append {
+    pub from_offset: u64,
+    pub to_offset: u64,
     pub chunks: Vec<pb::ResumableUploadChunk>,
+    pub s3_parts: Vec<pb::ResumableUploadPart>,
+    /// Starts of the chunks the new parts replace.
+    pub drop_chunks: Vec<u64>,
     pub length: Option<u64>,
     pub format_ext: Option<String>,
+    pub multipart: Option<(String, String)>,
+    pub sha256_state: Option<String>,
     /// Renews the lease for this long; 0 releases it.
     pub lease_secs: u32,
 }
 
-/// Records appended chunks (which must start at the upload's offset and follow each other),
-/// under the caller's lease.
+/// Records what an append wrote (chunks, S3 parts, the chunks those replace) under the caller's
+/// lease, moving the offset from `from_offset` to `to_offset`; the pieces must then tile the
+/// upload from 0 to its offset exactly, else nothing is recorded.
 pub async fn append(
     db: &Db,
     account_id: AccountId,
@@ -262,30 +305,24 @@ pub async fn append(
 ) -> Result<pb::ResumableUpload> {
     let now = now_micros();
     let until = now + i64::from(append.lease_secs) * 1_000_000;
-    let added: u64 = append.chunks.iter().map(|c| c.size).sum();
-    let first = append.chunks.first().map(|c| c.start);
-    if let Some(first) = first {
-        let mut next = first;
-        for chunk in &append.chunks {
-            if chunk.start != next {
-                return Err(Error::InvalidArgument(
-                    "chunks must follow each other".into(),
-                ));
-            }
-            next += chunk.size;
-        }
-    }
+    let (multipart_set, (multipart_id, multipart_key)) = (
+        flag(append.multipart.is_some()),
+        append.multipart.clone().unwrap_or_default(),
+    );
     let mut tx = db.writer().begin().await?;
     let updated = sqlx::query(
-        "UPDATE resumable_uploads SET upload_offset = upload_offset + $1, \
+        "UPDATE resumable_uploads SET upload_offset = $1, \
          length = CASE WHEN $2 = 1 THEN $3 ELSE length END, \
          format_ext = CASE WHEN $4 = 1 THEN $5 ELSE format_ext END, \
          lease_token = CASE WHEN $6 = 0 THEN NULL ELSE lease_token END, \
-         lease_until = CASE WHEN $6 = 0 THEN 0 ELSE $7 END, updated_at = $8 \
+         lease_until = CASE WHEN $6 = 0 THEN 0 ELSE $7 END, updated_at = $8, \
+         multipart_upload_id = CASE WHEN $13 = 1 THEN $14 ELSE multipart_upload_id END, \
+         multipart_key = CASE WHEN $13 = 1 THEN $15 ELSE multipart_key END, \
+         sha256_state = CASE WHEN $16 = 1 THEN $17 ELSE sha256_state END \
          WHERE upload_id = $9 AND account_id = $10 AND lease_token = $11 AND expires_at > $8 \
-         AND ($12 = 0 OR upload_offset = $13)",
+         AND upload_offset = $12",
     )
-    .bind(to_i64(added, "size")?)
+    .bind(to_i64(append.to_offset, "to_offset")?)
     .bind(flag(append.length.is_some()))
     .bind(to_i64(append.length.unwrap_or(0), "length")?)
     .bind(flag(append.format_ext.is_some()))
@@ -296,18 +333,47 @@ pub async fn append(
     .bind(upload_id)
     .bind(account_id.to_string())
     .bind(token)
-    .bind(flag(first.is_some()))
-    .bind(to_i64(first.unwrap_or(0), "start")?)
+    .bind(to_i64(append.from_offset, "from_offset")?)
+    .bind(multipart_set)
+    .bind(multipart_id)
+    .bind(multipart_key)
+    .bind(flag(append.sha256_state.is_some()))
+    .bind(append.sha256_state.clone().unwrap_or_default())
     .execute(&mut *tx)
     .await?;
     if updated.rows_affected() == 0 {
-        return Err(diagnose(&mut tx, account_id, upload_id, None, now).await);
+        return Err(diagnose(
+            &mut tx,
+            account_id,
+            upload_id,
+            Some(append.from_offset),
+            now,
+        )
+        .await);
+    }
+    let prefix = format!("uploads/{upload_id}/");
+    for start in &append.drop_chunks {
+        sqlx::query("DELETE FROM resumable_upload_chunks WHERE upload_id = $1 AND start = $2")
+            .bind(upload_id)
+            .bind(to_i64(*start, "start")?)
+            .execute(&mut *tx)
+            .await?;
+    }
+    for part in &append.s3_parts {
+        sqlx::query(
+            "INSERT INTO resumable_upload_parts (upload_id, part_number, start, size, etag) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(upload_id)
+        .bind(i64::from(part.number))
+        .bind(to_i64(part.start, "start")?)
+        .bind(to_i64(part.size, "size")?)
+        .bind(&part.etag)
+        .execute(&mut *tx)
+        .await?;
     }
     for chunk in &append.chunks {
-        if !chunk
-            .object_key
-            .starts_with(&format!("uploads/{upload_id}/"))
-        {
+        if !chunk.object_key.starts_with(&prefix) {
             return Err(Error::InvalidArgument(
                 "a chunk's object key must be under uploads/{upload_id}/".into(),
             ));
@@ -324,6 +390,11 @@ pub async fn append(
         .await?;
     }
     let upload = live(read(&mut tx, account_id, upload_id).await?, now)?;
+    if !tiles(&upload) {
+        return Err(Error::InvalidArgument(
+            "the upload's parts and chunks must follow each other from 0 to its offset".into(),
+        ));
+    }
     if upload.length.is_some_and(|length| upload.offset > length) {
         return Err(Error::InvalidArgument(
             "the chunks run past the upload's length".into(),
@@ -331,6 +402,27 @@ pub async fn append(
     }
     tx.commit().await?;
     Ok(upload)
+}
+
+/// Whether the parts, then the chunks, cover the upload from 0 to its offset without a gap or
+/// an overlap (a final concatenation has neither: its bytes are its partial uploads').
+fn tiles(upload: &pb::ResumableUpload) -> bool {
+    if upload.concat == "final" {
+        return true;
+    }
+    let mut next = 0;
+    let pieces = upload
+        .s3_parts
+        .iter()
+        .map(|p| (p.start, p.size))
+        .chain(upload.chunks.iter().map(|c| (c.start, c.size)));
+    for (start, size) in pieces {
+        if start != next {
+            return false;
+        }
+        next += size;
+    }
+    next == upload.offset
 }
 
 /// Records the asset a fully appended upload became, with its probe job (and binding), and
@@ -369,7 +461,8 @@ pub async fn complete(db: &Db, upload_id: &str, token: &str, new: NewAsset) -> R
     Ok(asset)
 }
 
-/// Deletes an upload and returns it as it was. Without a lease token this is termination,
+/// Deletes an upload and returns it as it was (with its parts and chunks, for the caller to
+/// remove). Without a lease token this is termination,
 /// which wins over another caller's append (that append's next record fails and it removes what
 /// it wrote); with one (the reaper's) only an upload still leased to it goes.
 pub async fn delete(
@@ -427,8 +520,8 @@ pub async fn claim_expired(
     let mut uploads = Vec::with_capacity(rows.len());
     for row in &rows {
         let upload_id: String = row.try_get("upload_id")?;
-        let chunks = chunks_of(&mut conn, &upload_id).await?;
-        uploads.push(from_row(row, chunks)?);
+        let pieces = pieces_of(&mut conn, &upload_id).await?;
+        uploads.push(from_row(row, pieces)?);
     }
     let open: i64 = sqlx::query(
         "SELECT COUNT(*) AS open FROM resumable_uploads WHERE asset_id IS NULL AND expires_at > $1",

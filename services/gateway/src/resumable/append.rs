@@ -6,13 +6,20 @@
 //!
 //! A body that is cut keeps what arrived (the chunk is closed and recorded), so the client
 //! resumes from there; with a checksum nothing of the request is kept, as tus requires.
+//!
+//! On S3 the bytes go into a multipart upload that assetd keeps open into the asset's object
+//! key: every [`PART_SIZE`] bytes become a part (its ETag recorded, the SHA-256 state advanced
+//! over it), and what is left after the last part (less than a part) is kept as chunk objects
+//! until enough follows to fill one. Completion then only uploads the last part and completes
+//! the multipart upload: no byte is copied or read back.
 
 use std::time::{Duration, Instant};
 
 use assetd_media::format::{self, Format};
+use assetd_platform::multipart::Multipart;
 use assetd_proto::{
     catalog::v1::{self as pb, AppendResumableUploadRequest},
-    ids::AccountId,
+    ids::{AccountId, AssetId},
 };
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
@@ -22,13 +29,19 @@ use crate::{
     app::AppState,
     catalog_client,
     problem::ApiError,
-    resumable::protocol::{Checksum, ChecksumAlgorithm},
+    resumable::{
+        protocol::{Checksum, ChecksumAlgorithm},
+        sha256_state::Sha256State,
+    },
+    storage_key::StorageKey,
     upload::{Chunks, cut_error, mib},
 };
 
 /// Largest chunk object; a longer append closes and records one every this many bytes, so a
 /// gateway that dies mid-request loses at most this much of it.
 pub const CHUNK_MAX: u64 = 16 * 1024 * 1024;
+/// S3 part size: fixed, a multiple of 64 (whole SHA-256 blocks) and above S3's 5 MiB minimum.
+pub const PART_SIZE: u64 = 8 * 1024 * 1024;
 /// How often a streaming append renews its lease.
 const RENEW_EVERY: Duration = Duration::from_secs(10);
 
@@ -59,16 +72,17 @@ impl Lease {
         }
     }
 
-    /// Records `chunks` (and the length and format when given); renews the lease, or releases
-    /// it when `keep` is false.
+    /// Records what an append wrote; renews the lease, or releases it when `record.keep` is
+    /// false.
     pub async fn record(
         &self,
         state: &AppState,
-        chunks: Vec<pb::ResumableUploadChunk>,
-        length: Option<u64>,
-        format_ext: Option<String>,
-        keep: bool,
+        record: Record,
     ) -> Result<pb::ResumableUpload, ApiError> {
+        let (multipart_upload_id, multipart_key) = match record.multipart {
+            Some((id, key)) => (Some(id), Some(key)),
+            None => (None, None),
+        };
         state
             .catalog
             .clone()
@@ -76,22 +90,50 @@ impl Lease {
                 account_id: self.account_id.to_string(),
                 upload_id: self.upload_id.clone(),
                 lease_token: self.token.clone(),
-                chunks,
-                length,
-                format_ext,
-                lease_secs: if keep { self.secs } else { 0 },
+                chunks: record.chunks,
+                length: record.length,
+                format_ext: record.format_ext,
+                lease_secs: if record.keep { self.secs } else { 0 },
+                from_offset: record.from,
+                to_offset: record.to,
+                s3_parts: record.s3_parts,
+                drop_chunks: record.drop_chunks,
+                multipart_upload_id,
+                multipart_key,
+                sha256_state: record.sha256_state,
             })
             .await
             .map(tonic::Response::into_inner)
             .map_err(catalog_client::api_error)
     }
 
-    /// Releases the lease, logging (not failing) when that cannot be done: it lapses by itself.
-    pub async fn release(&self, state: &AppState) {
-        if let Err(err) = self.record(state, Vec::new(), None, None, false).await {
+    /// Releases the lease of an upload at `offset`, logging (not failing) when that cannot be
+    /// done: it lapses by itself.
+    pub async fn release(&self, state: &AppState, offset: u64) {
+        let record = Record {
+            from: offset,
+            to: offset,
+            ..Record::default()
+        };
+        if let Err(err) = self.record(state, record).await {
             tracing::info!(upload_id = self.upload_id, error = %err, "cannot release an upload's lease; it lapses by itself");
         }
     }
+}
+
+/// One record of an append's progress.
+#[derive(Debug, Default)]
+pub struct Record {
+    pub from: u64,
+    pub to: u64,
+    pub chunks: Vec<pb::ResumableUploadChunk>,
+    pub s3_parts: Vec<pb::ResumableUploadPart>,
+    pub drop_chunks: Vec<u64>,
+    pub length: Option<u64>,
+    pub format_ext: Option<String>,
+    pub multipart: Option<(String, String)>,
+    pub sha256_state: Option<String>,
+    pub keep: bool,
 }
 
 /// What the request says besides its bytes.
@@ -177,13 +219,36 @@ pub async fn append(
     }
 }
 
+/// An append's S3 multipart state.
+struct Parts<'a> {
+    multipart: &'a Multipart,
+    /// The multipart upload and its object key, once created.
+    upload: Option<(String, String)>,
+    /// Created by this append and not yet recorded.
+    created: bool,
+    next_number: u32,
+    /// Where the last part (recorded or staged) ends.
+    end: u64,
+    /// Recorded chunks after the last part.
+    remainder: Vec<pb::ResumableUploadChunk>,
+    /// Bytes after the remainder, in memory until a part is full or the body ends.
+    buffer: BytesMut,
+    sha: Sha256State,
+    /// Parts uploaded and not yet recorded, and the chunks they replace.
+    staged: Vec<pb::ResumableUploadPart>,
+    dropped: Vec<pb::ResumableUploadChunk>,
+}
+
 struct Run<'a> {
     state: &'a AppState,
     lease: &'a Lease,
     upload_id: &'a str,
+    account_id: AccountId,
     partial: bool,
     /// Where the next byte goes.
     offset: u64,
+    /// The offset the catalog holds.
+    recorded: u64,
     length: Option<u64>,
     options: AppendOptions,
     limit: (u64, &'static str),
@@ -196,6 +261,8 @@ struct Run<'a> {
     open: Option<Open>,
     /// Closed chunks not yet recorded (all of them while a checksum is pending).
     staged: Vec<pb::ResumableUploadChunk>,
+    /// On S3 (for any upload but a partial one of a concatenation).
+    parts: Option<Parts<'a>>,
     last_record: Instant,
     tag: String,
 }
@@ -242,12 +309,41 @@ impl<'a> Run<'a> {
                 discard_upload: true,
             });
         }
+        let parts = match state.storage.multipart() {
+            Some(multipart) if upload.concat.is_empty() => {
+                let sha = Sha256State::parse(&upload.sha256_state).ok_or_else(|| {
+                    tracing::error!(
+                        upload_id = upload.upload_id,
+                        "the upload's SHA-256 state is malformed"
+                    );
+                    Refused::from(ApiError::Internal)
+                })?;
+                Some(Parts {
+                    multipart,
+                    upload: upload
+                        .multipart_upload_id
+                        .clone()
+                        .zip(upload.multipart_key.clone()),
+                    created: false,
+                    next_number: u32::try_from(upload.s3_parts.len()).unwrap_or(u32::MAX) + 1,
+                    end: upload.s3_parts.last().map_or(0, |p| p.start + p.size),
+                    remainder: upload.chunks.clone(),
+                    buffer: BytesMut::new(),
+                    sha,
+                    staged: Vec::new(),
+                    dropped: Vec::new(),
+                })
+            }
+            _ => None,
+        };
         Ok(Self {
             state,
             lease,
             upload_id: &upload.upload_id,
+            account_id: lease.account_id,
             partial,
             offset: upload.offset,
+            recorded: upload.offset,
             length,
             hasher: options.checksum.as_ref().map(|c| Hasher::new(c.algorithm)),
             options,
@@ -257,6 +353,7 @@ impl<'a> Run<'a> {
             sniff,
             open: None,
             staged: Vec::new(),
+            parts,
             last_record: Instant::now(),
             tag: lease.token[..8].to_owned(),
         })
@@ -292,11 +389,8 @@ impl<'a> Run<'a> {
             return Err(error.into());
         }
         self.close_open().await?;
-        let chunks = std::mem::take(&mut self.staged);
-        let format_ext = self.take_new_format();
-        self.lease
-            .record(self.state, chunks, None, format_ext, false)
-            .await?;
+        self.flush_buffer().await?;
+        self.commit(None, false).await?;
         Err(error.into())
     }
 
@@ -324,7 +418,17 @@ impl<'a> Run<'a> {
                 self.decide_format()?;
             }
         }
-        self.write(bytes).await?;
+        if self.parts.is_some() {
+            self.offset += bytes.len() as u64;
+            self.parts
+                .as_mut()
+                .expect("checked")
+                .buffer
+                .extend_from_slice(&bytes);
+            self.fill_parts().await?;
+        } else {
+            self.write(bytes).await?;
+        }
         if self.last_record.elapsed() >= RENEW_EVERY {
             self.record_progress().await?;
         }
@@ -348,6 +452,99 @@ impl<'a> Run<'a> {
         }
         self.format = Some(format);
         self.new_format = true;
+        Ok(())
+    }
+
+    /// Uploads a part for every [`PART_SIZE`] bytes after the last part (the remainder chunks
+    /// read back, then the buffered bytes).
+    async fn fill_parts(&mut self) -> Result<(), Refused> {
+        loop {
+            let format = self.format;
+            let account_id = self.account_id;
+            let Some(parts) = self.parts.as_mut() else {
+                return Ok(());
+            };
+            let remainder: u64 = parts.remainder.iter().map(|c| c.size).sum();
+            if remainder + (parts.buffer.len() as u64) < PART_SIZE {
+                return Ok(());
+            }
+            let Some(format) = format else {
+                // The sniff window is far smaller than a part: a part's bytes always have a format.
+                tracing::error!(
+                    upload_id = self.upload_id,
+                    "a full part before the format was decided"
+                );
+                return Err(ApiError::Internal.into());
+            };
+            let take = usize::try_from(PART_SIZE - remainder).expect("a part fits in memory");
+            let mut bytes = BytesMut::with_capacity(PART_SIZE as usize);
+            for chunk in &parts.remainder {
+                let stored = self
+                    .state
+                    .storage
+                    .read_range(&chunk.object_key, 0..chunk.size)
+                    .await
+                    .map_err(storage_error)?;
+                bytes.extend_from_slice(&stored);
+            }
+            bytes.extend_from_slice(&parts.buffer.split_to(take));
+            let (upload_id, key) = match &parts.upload {
+                Some(open) => open.clone(),
+                None => {
+                    let key = StorageKey {
+                        account_id,
+                        asset_id: AssetId::new(),
+                        format,
+                    }
+                    .to_string();
+                    let id = parts.multipart.create(&key).await.map_err(storage_error)?;
+                    parts.upload = Some((id.clone(), key.clone()));
+                    parts.created = true;
+                    (id, key)
+                }
+            };
+            let bytes = bytes.freeze();
+            let etag = parts
+                .multipart
+                .upload_part(&key, &upload_id, parts.next_number, bytes.clone())
+                .await
+                .map_err(storage_error)?;
+            parts.sha.update_blocks(&bytes);
+            parts.staged.push(pb::ResumableUploadPart {
+                number: parts.next_number,
+                start: parts.end,
+                size: PART_SIZE,
+                etag,
+            });
+            parts.next_number += 1;
+            parts.end += PART_SIZE;
+            let replaced: Vec<_> = parts.remainder.drain(..).collect();
+            parts.dropped.extend(replaced);
+            self.record_progress().await?;
+        }
+    }
+
+    /// Writes the buffered bytes after the last part (less than a part) as a chunk object.
+    async fn flush_buffer(&mut self) -> Result<(), Refused> {
+        let Some(parts) = self.parts.as_mut() else {
+            return Ok(());
+        };
+        if parts.buffer.is_empty() {
+            return Ok(());
+        }
+        let bytes = parts.buffer.split().freeze();
+        let start = self.offset - bytes.len() as u64;
+        let key = format!("{}{start:020}.{}", upload_prefix(self.upload_id), self.tag);
+        self.state
+            .storage
+            .put(&key, bytes.clone())
+            .await
+            .map_err(storage_error)?;
+        self.staged.push(pb::ResumableUploadChunk {
+            start,
+            size: bytes.len() as u64,
+            object_key: key,
+        });
         Ok(())
     }
 
@@ -408,23 +605,78 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    /// Records the closed chunks (unless a checksum holds them back) and renews the lease.
+    /// Records what is staged (unless a checksum holds it back) and renews the lease.
     async fn record_progress(&mut self) -> Result<(), Refused> {
-        let (chunks, format_ext) = if self.hasher.is_some() {
-            (Vec::new(), None)
+        if self.hasher.is_some() {
+            let renewal = Record {
+                from: self.recorded,
+                to: self.recorded,
+                keep: true,
+                ..Record::default()
+            };
+            self.lease.record(self.state, renewal).await?;
         } else {
-            (std::mem::take(&mut self.staged), self.take_new_format())
-        };
-        let recorded = self
-            .lease
-            .record(self.state, chunks.clone(), None, format_ext, true)
-            .await;
-        if let Err(err) = recorded {
-            self.staged.extend(chunks);
-            return Err(err.into());
+            self.commit(None, true).await?;
         }
         self.last_record = Instant::now();
         Ok(())
+    }
+
+    /// Records every staged chunk and part (and the chunks the parts replace, removed once
+    /// recorded), the new format, the multipart upload and the hash state.
+    async fn commit(
+        &mut self,
+        length: Option<u64>,
+        keep: bool,
+    ) -> Result<pb::ResumableUpload, Refused> {
+        let chunks = std::mem::take(&mut self.staged);
+        let (s3_parts, dropped, multipart, sha256_state) = match self.parts.as_mut() {
+            Some(parts) => {
+                let s3_parts = std::mem::take(&mut parts.staged);
+                let dropped = std::mem::take(&mut parts.dropped);
+                let multipart = std::mem::take(&mut parts.created)
+                    .then(|| parts.upload.clone())
+                    .flatten();
+                let sha = (!s3_parts.is_empty()).then(|| parts.sha.to_hex());
+                (s3_parts, dropped, multipart, sha)
+            }
+            None => Default::default(),
+        };
+        let added: u64 = chunks.iter().map(|c| c.size).sum::<u64>()
+            + s3_parts.iter().map(|p| p.size).sum::<u64>();
+        let removed: u64 = dropped.iter().map(|c| c.size).sum();
+        let to = self.recorded + added - removed;
+        let record = Record {
+            from: self.recorded,
+            to,
+            chunks: chunks.clone(),
+            s3_parts: s3_parts.clone(),
+            drop_chunks: dropped.iter().map(|c| c.start).collect(),
+            length,
+            format_ext: self.take_new_format(),
+            multipart: multipart.clone(),
+            sha256_state,
+            keep,
+        };
+        match self.lease.record(self.state, record).await {
+            Ok(upload) => {
+                self.recorded = to;
+                for chunk in dropped {
+                    crate::cleanup::delete_object(&self.state.storage, chunk.object_key).await;
+                }
+                Ok(upload)
+            }
+            Err(err) => {
+                // Put back what was not recorded, for `abandon` to remove.
+                self.staged = chunks;
+                if let Some(parts) = self.parts.as_mut() {
+                    parts.staged = s3_parts;
+                    parts.dropped = dropped;
+                    parts.created = multipart.is_some();
+                }
+                Err(err.into())
+            }
+        }
     }
 
     /// The body ended: verifies the checksum, closes the last chunk and records the rest.
@@ -445,6 +697,7 @@ impl<'a> Run<'a> {
                 self.decide_format()?;
             }
             self.close_open().await?;
+            self.flush_buffer().await?;
             Ok::<bool, Refused>(full)
         }
         .await;
@@ -455,24 +708,17 @@ impl<'a> Run<'a> {
                 return Err(refused);
             }
         };
-        let chunks = std::mem::take(&mut self.staged);
-        let format_ext = self.take_new_format();
         let length = if self.options.length.is_some() || self.options.completes {
             self.length
         } else {
             None
         };
         let keep = full && !self.partial;
-        match self
-            .lease
-            .record(self.state, chunks.clone(), length, format_ext, keep)
-            .await
-        {
+        match self.commit(length, keep).await {
             Ok(upload) => Ok(upload),
-            Err(err) => {
-                self.staged = chunks;
+            Err(refused) => {
                 self.abandon(false).await;
-                Err(err.into())
+                Err(refused)
             }
         }
     }
@@ -486,8 +732,15 @@ impl<'a> Run<'a> {
         for chunk in std::mem::take(&mut self.staged) {
             crate::cleanup::delete_object(&self.state.storage, chunk.object_key).await;
         }
+        if let Some(parts) = self.parts.as_mut()
+            && parts.created
+            && let Some((id, key)) = &parts.upload
+            && let Err(err) = parts.multipart.abort(key, id).await
+        {
+            tracing::warn!(upload_id = self.upload_id, error = ?err, "cannot abort an unrecorded multipart upload; the bucket's lifecycle rule must");
+        }
         if !discard_upload {
-            self.lease.release(self.state).await;
+            self.lease.release(self.state, self.recorded).await;
         }
     }
 }

@@ -5,6 +5,7 @@
 //! once the asset is recorded.
 
 use assetd_media::format::{self, Format};
+use assetd_platform::multipart::Part;
 use assetd_proto::{
     catalog::v1::{
         self as pb, CompleteResumableUploadRequest, CreateAssetRequest, GetResumableUploadRequest,
@@ -18,7 +19,10 @@ use crate::{
     app::AppState,
     catalog_client,
     problem::ApiError,
-    resumable::append::{Lease, Refused, read_prefix, upload_prefix},
+    resumable::{
+        append::{Lease, Refused, read_prefix, upload_prefix},
+        sha256_state::Sha256State,
+    },
     storage_key::StorageKey,
     upload::mib,
 };
@@ -61,40 +65,52 @@ pub async fn finish(
     lease: &Lease,
     upload: &pb::ResumableUpload,
 ) -> Result<pb::Asset, Refused> {
-    let chunks = sources(state, upload).await?;
-    let size: u64 = chunks.iter().map(|c| c.size).sum();
-    if Some(size) != upload.length {
-        tracing::error!(upload_id = upload.upload_id, size, length = ?upload.length, "a full upload's chunks do not add up to its length");
-        return Err(ApiError::Internal.into());
-    }
     let refuse = |error| Refused {
         error,
         discard_upload: true,
     };
-    let format: &'static Format = match upload.format_ext.as_deref().and_then(format::by_ext) {
-        Some(format) => format,
-        None => {
-            let prefix = read_prefix(state, &chunks, format::SNIFF_LEN as u64).await?;
-            format::sniff_prefix(&prefix).ok_or_else(|| refuse(ApiError::TypeUnsupported))?
+    let account_id = lease.account_id;
+    let (format, asset_id, key, size, sha256) = match (
+        &upload.multipart_upload_id,
+        &upload.multipart_key,
+    ) {
+        (Some(multipart_id), Some(key)) => {
+            complete_multipart(state, upload, multipart_id, key).await?
+        }
+        _ => {
+            let chunks = sources(state, upload).await?;
+            let size: u64 = chunks.iter().map(|c| c.size).sum();
+            if Some(size) != upload.length {
+                tracing::error!(upload_id = upload.upload_id, size, length = ?upload.length, "a full upload's chunks do not add up to its length");
+                return Err(ApiError::Internal.into());
+            }
+            let format: &'static Format =
+                match upload.format_ext.as_deref().and_then(format::by_ext) {
+                    Some(format) => format,
+                    None => {
+                        let prefix = read_prefix(state, &chunks, format::SNIFF_LEN as u64).await?;
+                        format::sniff_prefix(&prefix)
+                            .ok_or_else(|| refuse(ApiError::TypeUnsupported))?
+                    }
+                };
+            let (limit, what) = state.limits.for_kind(format.kind);
+            if size > limit {
+                return Err(refuse(ApiError::TooLarge {
+                    what,
+                    limit_mib: mib(limit),
+                }));
+            }
+            let asset_id = AssetId::new();
+            let key = StorageKey {
+                account_id,
+                asset_id,
+                format,
+            }
+            .to_string();
+            let sha256 = copy_chunks(state, &chunks, &key).await?;
+            (format, asset_id, key, size, sha256)
         }
     };
-    let (limit, what) = state.limits.for_kind(format.kind);
-    if size > limit {
-        return Err(refuse(ApiError::TooLarge {
-            what,
-            limit_mib: mib(limit),
-        }));
-    }
-
-    let account_id = lease.account_id;
-    let asset_id = AssetId::new();
-    let key = StorageKey {
-        account_id,
-        asset_id,
-        format,
-    }
-    .to_string();
-    let sha256 = copy_chunks(state, &chunks, &key).await?;
 
     let asset = CreateAssetRequest {
         account_id: account_id.to_string(),
@@ -156,6 +172,105 @@ pub async fn finish(
         }
     });
     Ok(asset)
+}
+
+/// Completes an upload's S3 multipart upload: the bytes after the last part become the last
+/// part, the parts become the asset's object, and the SHA-256 state finishes over that tail.
+/// Its key was chosen, asset id and format, when the first part was uploaded.
+async fn complete_multipart(
+    state: &AppState,
+    upload: &pb::ResumableUpload,
+    multipart_id: &str,
+    key: &str,
+) -> Result<(&'static Format, AssetId, String, u64, String), Refused> {
+    let parsed = StorageKey::parse(key).ok_or_else(|| {
+        tracing::error!(
+            upload_id = upload.upload_id,
+            key,
+            "a multipart upload's key is not an asset key"
+        );
+        Refused::from(ApiError::Internal)
+    })?;
+    let multipart = state.storage.multipart().ok_or_else(|| {
+        tracing::error!(
+            upload_id = upload.upload_id,
+            "an upload with an S3 multipart upload on a gateway without S3 storage"
+        );
+        Refused::from(ApiError::Internal)
+    })?;
+    let storage_error = |err: assetd_platform::storage::StorageError| {
+        tracing::warn!(error = ?err, "storage failed while completing a resumable upload");
+        Refused::from(ApiError::Unavailable("Storage"))
+    };
+    let mut tail = bytes::BytesMut::new();
+    for chunk in &upload.chunks {
+        let bytes = state
+            .storage
+            .read_range(&chunk.object_key, 0..chunk.size)
+            .await
+            .map_err(storage_error)?;
+        tail.extend_from_slice(&bytes);
+    }
+    let hashed = upload.s3_parts.last().map_or(0, |p| p.start + p.size);
+    let size = hashed + tail.len() as u64;
+    if Some(size) != upload.length {
+        tracing::error!(upload_id = upload.upload_id, size, length = ?upload.length, "a full upload's parts and chunks do not add up to its length");
+        return Err(ApiError::Internal.into());
+    }
+    let mut parts: Vec<Part> = upload
+        .s3_parts
+        .iter()
+        .map(|p| Part {
+            number: p.number,
+            etag: p.etag.clone(),
+        })
+        .collect();
+    let tail = tail.freeze();
+    if !tail.is_empty() {
+        let number = u32::try_from(parts.len()).unwrap_or(u32::MAX) + 1;
+        let etag = multipart
+            .upload_part(key, multipart_id, number, tail.clone())
+            .await
+            .map_err(storage_error)?;
+        parts.push(Part { number, etag });
+    }
+    multipart
+        .complete(key, multipart_id, &parts)
+        .await
+        .map_err(storage_error)?;
+    let sha = Sha256State::parse(&upload.sha256_state).ok_or_else(|| {
+        tracing::error!(
+            upload_id = upload.upload_id,
+            "the upload's SHA-256 state is malformed"
+        );
+        Refused::from(ApiError::Internal)
+    })?;
+    Ok((
+        parsed.format,
+        parsed.asset_id,
+        key.to_owned(),
+        size,
+        sha.finish(hashed, &tail),
+    ))
+}
+
+/// Aborts an upload's S3 multipart upload, if it has one (termination, refusal, expiry); false
+/// when one stays open.
+pub async fn abort_multipart(state: &AppState, upload: &pb::ResumableUpload) -> bool {
+    let (Some(id), Some(key), Some(multipart)) = (
+        &upload.multipart_upload_id,
+        &upload.multipart_key,
+        state.storage.multipart(),
+    ) else {
+        return true;
+    };
+    match multipart.abort(key, id).await {
+        Ok(()) => true,
+        Err(err) => {
+            tracing::warn!(upload_id = upload.upload_id, error = ?err, "cannot abort an upload's S3 multipart upload; the bucket's lifecycle rule for incomplete multipart uploads must if this persists");
+            false
+        }
+    }
 }
 
 /// The protocol label of metrics (a bounded set).

@@ -8,9 +8,10 @@
 //! so concurrent appends to one upload are serialized across replicas.
 
 mod append;
-mod finish;
+pub(crate) mod finish;
 pub(crate) mod protocol;
 pub(crate) mod reaper;
+mod sha256_state;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -249,8 +250,15 @@ async fn discard(state: &AppState, account_id: AccountId, upload_id: &str, why: 
             lease_token: String::new(),
         })
         .await;
-    if let Err(status) = deleted {
-        tracing::warn!(upload_id, error = %status.message(), "cannot delete a refused upload's row; it expires");
+    match deleted {
+        Ok(deleted) => {
+            if let Some(upload) = deleted.into_inner().upload {
+                finish::abort_multipart(state, &upload).await;
+            }
+        }
+        Err(status) => {
+            tracing::warn!(upload_id, error = %status.message(), "cannot delete a refused upload's row; it expires");
+        }
     }
     remove_bytes(state, upload_id).await;
 }
@@ -330,7 +338,7 @@ async fn complete_if_ready(
         }
         Err(refused) => {
             if !refused.discard_upload {
-                lease.release(state).await;
+                lease.release(state, upload.offset).await;
             }
             Err(refused)
         }
@@ -661,7 +669,7 @@ async fn patch_upload(
     let lease = Lease::new(state, account_id, &upload_id);
     let upload = take_lease(state, &lease, offset).await?;
     if let Some(asset_id) = &upload.asset_id {
-        lease.release(state).await;
+        lease.release(state, upload.offset).await;
         if has_body(headers) {
             return Err(ApiError::Completed {
                 asset_id: asset_id.clone(),
@@ -702,7 +710,7 @@ pub async fn delete(
     };
     let terminated = async {
         let upload_id = path_upload_id(&upload_id)?;
-        state
+        let deleted = state
             .catalog
             .clone()
             .delete_resumable_upload(DeleteResumableUploadRequest {
@@ -711,7 +719,11 @@ pub async fn delete(
                 lease_token: String::new(),
             })
             .await
-            .map_err(catalog_client::api_error)?;
+            .map_err(catalog_client::api_error)?
+            .into_inner();
+        if let Some(upload) = deleted.upload {
+            finish::abort_multipart(&state, &upload).await;
+        }
         remove_bytes(&state, &upload_id).await;
         metrics::counter!("assetd_resumable_uploads_terminated_total").increment(1);
         tracing::info!(upload_id, "resumable upload terminated");

@@ -51,6 +51,11 @@ pub async fn reap_once(state: &AppState) -> Result<usize, tonic::Status> {
         let batch = claimed.uploads.len();
         for upload in claimed.uploads {
             // Bytes first: a row without bytes is harmless, bytes without a row are a leak.
+            if upload.asset_id.is_none()
+                && !crate::resumable::finish::abort_multipart(state, &upload).await
+            {
+                continue;
+            }
             if let Err(err) = state
                 .storage
                 .delete_all(&upload_prefix(&upload.upload_id))
