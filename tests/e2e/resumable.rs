@@ -648,3 +648,81 @@ async fn expired_uploads_are_reaped() {
         app.storage.all_files().await
     );
 }
+
+/// Two appends to one upload at once, through two gateways: the second is refused with 423 and
+/// `Retry-After` while the first holds the upload's lease in the catalog, and goes through once
+/// the first has finished.
+#[tokio::test]
+async fn concurrent_appends_are_serialized_across_gateways() {
+    let Some((split, second, _prober)) = two_gateways(Engine::Sqlite, None).await else {
+        return;
+    };
+    let (a, b, key) = (&split.gateway.addr, &second.addr, &split.key);
+    let bytes = wav(100);
+    let created = tus(Client::new().post(format!("{a}/v1/uploads")), key)
+        .header("upload-length", bytes.len().to_string())
+        .header("upload-metadata", filename_metadata("voice.wav"))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let path = created.headers()["location"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+
+    // The first append streams its body slowly through A.
+    let (feed, body) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+    let first = {
+        let url = format!("{a}{path}");
+        let key = key.clone();
+        tokio::spawn(async move {
+            tus(Client::new().patch(url), &key)
+                .header("upload-offset", "0")
+                .header("content-type", "application/offset+octet-stream")
+                .header("content-length", "800000")
+                .body(reqwest::Body::wrap_stream(
+                    tokio_stream::wrappers::ReceiverStream::new(body),
+                ))
+                .send()
+                .await
+                .expect("first PATCH")
+        })
+    };
+    feed.send(Ok(bytes[..400_000].to_vec()))
+        .await
+        .expect("feed");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let locked = tus(Client::new().patch(format!("{b}{path}")), key)
+        .header("upload-offset", "0")
+        .header("content-type", "application/offset+octet-stream")
+        .body(bytes[..1000].to_vec())
+        .send()
+        .await
+        .expect("second PATCH");
+    assert_eq!(locked.status(), StatusCode::LOCKED);
+    assert_eq!(locked.headers()["retry-after"], "1");
+    feed.send(Ok(bytes[400_000..800_000].to_vec()))
+        .await
+        .expect("feed");
+    drop(feed);
+    let first = first.await.expect("first task");
+    assert_eq!(first.status(), StatusCode::NO_CONTENT);
+    assert_eq!(offset_of(&first), 800_000);
+    // Now B continues from where A left it, and the upload completes.
+    let rest = tus(Client::new().patch(format!("{b}{path}")), key)
+        .header("upload-offset", "800000")
+        .header("content-type", "application/offset+octet-stream")
+        .body(bytes[800_000..].to_vec())
+        .send()
+        .await
+        .expect("last PATCH");
+    assert_eq!(rest.status(), StatusCode::NO_CONTENT);
+    let asset_id = rest.headers()["x-asset-id"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    let asset = probed(b, key, &asset_id).await;
+    assert_eq!(asset["size"], bytes.len());
+    assert_eq!(asset["probeStatus"], "ready", "{asset}");
+}
