@@ -373,13 +373,25 @@ async fn real_clients_resume_across_gateways(engine: Engine, storage: Option<Tes
     let asset = probed(b, key, &asset_of(&events)).await;
     assert_eq!(comparable(asset), reference, "tuspy: the same asset");
 
-    // tus-js-client's parallel uploads (concatenation) and deferred length, through A.
-    for (name, value) in [("TUS_PARALLEL", "3"), ("TUS_DEFER_LENGTH", "1")] {
-        let mut command = tus_js_command(&format!("{a}/v1/uploads"), "tus-v1", &file);
-        command.env(name, value).env("TUS_CHUNK_SIZE", "2000000");
+    // tus-js-client's parallel uploads (concatenation), deferred length and data sent with the
+    // creation (tus, and both drafts), through A.
+    for (protocol, name) in [
+        ("tus-v1", "TUS_PARALLEL"),
+        ("tus-v1", "TUS_DEFER_LENGTH"),
+        ("tus-v1", "TUS_DATA_DURING_CREATION"),
+        ("ietf-draft-03", "TUS_DATA_DURING_CREATION"),
+        ("ietf-draft-05", "TUS_DATA_DURING_CREATION"),
+    ] {
+        let mut command = tus_js_command(&format!("{a}/v1/uploads"), protocol, &file);
+        let value = if name == "TUS_PARALLEL" { "3" } else { "1" };
+        command.env(name, value).env("TUS_CHUNK_SIZE", "5000000");
         let events = run_to_end(command, name).await;
         let asset = probed(a, key, &asset_of(&events)).await;
-        assert_eq!(comparable(asset), reference, "{name}: the same asset");
+        assert_eq!(
+            comparable(asset),
+            reference,
+            "{protocol} {name}: the same asset"
+        );
     }
     no_chunks_left(&split.storage).await;
 }
@@ -521,6 +533,32 @@ async fn termination_refusals_and_checks_leave_nothing_behind() {
     assert_eq!(wrong.status().as_u16(), 460);
     assert_eq!(offset_of(&head(&app.http, &key, &path).await), 0);
     assert!(app.storage.all_files().await.is_empty());
+    let right = {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        let digest = sha2::Sha256::digest(&bytes[..100_000]);
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    };
+    let verified = tus(Client::new().patch(app.url(&path)), &key)
+        .header("upload-offset", "0")
+        .header("content-type", "application/offset+octet-stream")
+        .header("upload-checksum", format!("sha256 {right}"))
+        .body(bytes[..100_000].to_vec())
+        .send()
+        .await
+        .expect("PATCH");
+    assert_eq!(
+        verified.status(),
+        StatusCode::NO_CONTENT,
+        "a matching sha256 is kept"
+    );
+    assert_eq!(offset_of(&verified), 100_000);
+    let deleted = tus(Client::new().delete(app.url(&path)), &key)
+        .send()
+        .await
+        .expect("DELETE");
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    let path = create(&app, &key, bytes.len(), "voice.wav").await;
     let mismatch = patch(&app, &key, &path, 5, bytes[..10].to_vec()).await;
     assert_eq!(mismatch.status(), StatusCode::CONFLICT);
     assert_eq!(
@@ -725,4 +763,81 @@ async fn concurrent_appends_are_serialized_across_gateways() {
     let asset = probed(b, key, &asset_id).await;
     assert_eq!(asset["size"], bytes.len());
     assert_eq!(asset["probeStatus"], "ready", "{asset}");
+}
+
+/// The newest draft (interop 8), which no client library speaks yet: creation without data,
+/// offset retrieval, a mismatched offset, an append in `application/partial-upload`, and the
+/// completing append answered like `POST /v1/uploads` (201 and the asset).
+#[tokio::test]
+async fn the_newest_draft_interop_8() {
+    let Some(app) = Assetd::serve(Engine::Sqlite, None, Options::default()).await else {
+        return;
+    };
+    let key = app.create_key("acme");
+    let bytes = wav(10);
+    let ietf = |request: reqwest::RequestBuilder| {
+        request
+            .header("x-api-key", &key)
+            .header("upload-draft-interop-version", "8")
+    };
+    let created = ietf(Client::new().post(app.url("/v1/uploads")))
+        .header("upload-complete", "?0")
+        .header("upload-length", bytes.len().to_string())
+        .header("x-file-name", "voice.wav")
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let path = created.headers()["location"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    let limit = created.headers()["upload-limit"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(
+        limit.contains("max-size=") && limit.contains("max-age="),
+        "{limit}"
+    );
+    let append = |offset: usize, end: usize, complete: &str| {
+        ietf(Client::new().patch(app.url(&path)))
+            .header("upload-offset", offset.to_string())
+            .header("upload-complete", complete.to_owned())
+            .header("content-type", "application/partial-upload")
+            .body(bytes[offset..end].to_vec())
+            .send()
+    };
+    let first = append(0, 50_000, "?0").await.expect("PATCH");
+    assert_eq!(first.status(), StatusCode::NO_CONTENT);
+    assert_eq!(first.headers()["upload-complete"], "?0");
+    let offset = ietf(Client::new().head(app.url(&path)))
+        .send()
+        .await
+        .expect("HEAD");
+    assert_eq!(offset.status(), StatusCode::NO_CONTENT);
+    assert_eq!(offset.headers()["upload-offset"], "50000");
+    assert_eq!(offset.headers()["cache-control"], "no-store");
+    assert_eq!(
+        offset.headers()["upload-length"],
+        bytes.len().to_string().as_str()
+    );
+    let conflict = append(10, 20, "?0").await.expect("PATCH");
+    assert_eq!(conflict.status(), StatusCode::CONFLICT);
+    assert_eq!(conflict.headers()["upload-offset"], "50000");
+    let last = append(50_000, bytes.len(), "?1").await.expect("PATCH");
+    assert_eq!(last.status(), StatusCode::CREATED);
+    assert_eq!(last.headers()["upload-complete"], "?1");
+    let body: Value = last.json().await.expect("the asset");
+    assert_eq!(body["data"]["size"], bytes.len());
+    assert_eq!(body["data"]["type"], "AUDIO");
+    let done = ietf(Client::new().head(app.url(&path)))
+        .send()
+        .await
+        .expect("HEAD");
+    assert_eq!(done.headers()["upload-complete"], "?1");
+    assert_eq!(
+        done.headers()["x-asset-id"],
+        body["data"]["assetId"].as_str().expect("id")
+    );
 }
