@@ -125,9 +125,12 @@ back to back (order alternating), from the first byte to the last answer.
 - **Median ratio, tus in one PATCH / single request: {st.median(ro):.2f}**; in 16 MiB PATCHes: **{st.median(rc):.2f}**.
 - Single-request throughput, median: {mib / st.median(s):.0f} MiB/s.
 - Chunk objects left under `uploads/` after the run: {left} (every completion removes its chunks).
-- Where the extra time goes on the filesystem: completion copies the chunks into the asset's object (every byte
-  written twice and read once more) while the client waits for the last answer. On S3 completion uploads only
-  the tail as the last part and completes assetd's own multipart upload: no copy, not measured here.
+- Not yet profiled. What the filesystem path does more than a single request: each append writes its chunk
+  objects (fsynced and renamed into place, as every object) and records them in the catalog, and completion
+  reads every chunk back and writes it again into the asset's object (hashing it) while the client waits for
+  the last answer: every byte is written twice. On S3, completion uploads only the tail as the last part and
+  completes assetd's own multipart upload (no copy); the local S3 server is no measure of S3, so it is not
+  measured here.
 """)
 print(open(out).read())
 EOF
