@@ -76,6 +76,7 @@ fn upload_headers(
         request_id: assetd_proto::context::request_id_or_new(
             metadata.request_id.as_deref().or(header_request_id),
         ),
+        digests: crate::digest::Wanted::default(),
     };
     Ok((account_id, headers))
 }

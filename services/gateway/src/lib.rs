@@ -9,6 +9,7 @@ pub mod auth;
 pub mod catalog_client;
 mod cleanup;
 pub mod config;
+mod digest;
 mod docs;
 mod edge;
 mod envelope;

@@ -62,6 +62,11 @@ video and audio at most 30 minutes. A body over its limit is 413 `UPLOAD_TOO_LAR
 `Content-Length` before reading, else at the byte that crosses it. Media the probe finds invalid \
 or too long ends with `probeStatus: failed` and a `probeError`, never a silent 0.
 
+**Digests** (RFC 9530): a `Content-Digest` or `Repr-Digest` with `sha-256` and/or `sha-512` is \
+checked against the stored bytes before the asset is recorded (400 `UPLOAD_DIGEST_MISMATCH`, \
+nothing kept; a malformed field is 400 `UPLOAD_DIGEST_INVALID`; other algorithms are ignored). \
+The 201 carries `Repr-Digest: sha-256=:…:`.
+
 A rejected or broken upload leaves no asset and no stored object behind.";
 
 pub const RESUMABLE_HEAD_DESCRIPTION: &str = "\
@@ -299,7 +304,8 @@ pub enum UploadErrors {
     /// `UPLOAD_FILE_NAME_INVALID` (x-file-name missing, empty, over 512 characters, control
     /// characters, not UTF-8), `UPLOAD_PROJECT_ID_INVALID` (x-project-id not a UUID),
     /// `UPLOAD_BODY_EMPTY` (no body bytes), `UPLOAD_INCOMPLETE` (fewer bytes than
-    /// `Content-Length`, or the client hung up).
+    /// `Content-Length`, or the client hung up), `UPLOAD_DIGEST_MISMATCH` (the bytes do not match
+    /// `Content-Digest` / `Repr-Digest`), `UPLOAD_DIGEST_INVALID` (a malformed digest field).
     #[response(status = 400, content_type = "application/problem+json")]
     BadRequest(#[to_schema] Problem<'static>),
     /// `OPEN_API_KEY_INVALID`: no key, or an unknown or revoked key.

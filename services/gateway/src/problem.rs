@@ -130,6 +130,12 @@ pub enum ApiError {
     ContentTypeInvalid(&'static str),
     #[error("{0}.")]
     ProtocolUnsupported(&'static str),
+    #[error("{0} must be a dictionary of `sha-256=:base64:` / `sha-512=:base64:` (RFC 9530).")]
+    DigestInvalid(&'static str),
+    #[error(
+        "The uploaded bytes do not match the {0} digest sent; nothing was stored, send the file again."
+    )]
+    DigestMismatch(&'static str),
     #[error("Internal error.")]
     Internal,
 }
@@ -211,6 +217,8 @@ impl ApiError {
             Self::ChecksumUnsupported => Reason::UploadChecksumUnsupported,
             Self::ContentTypeInvalid(_) => Reason::UploadContentTypeInvalid,
             Self::ProtocolUnsupported(_) => Reason::UploadProtocolUnsupported,
+            Self::DigestInvalid(_) => Reason::UploadDigestInvalid,
+            Self::DigestMismatch(_) => Reason::UploadDigestMismatch,
             Self::Internal => Reason::Internal,
         }
     }

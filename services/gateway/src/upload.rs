@@ -37,6 +37,8 @@ pub(crate) struct UploadHeaders {
     pub declared_len: Option<u64>,
     /// The client's `x-request-id`, or a new one; follows the asset into its probe job.
     pub request_id: String,
+    /// The client's `Content-Digest` / `Repr-Digest`, checked before the asset is recorded.
+    pub digests: crate::digest::Wanted,
 }
 
 /// The file name, trimmed, if it follows the rules of `x-file-name`.
@@ -85,6 +87,7 @@ fn parse_headers(headers: &HeaderMap) -> Result<UploadHeaders, ApiError> {
         project_id,
         declared_len,
         request_id,
+        digests: crate::digest::Wanted::from_headers(headers)?,
     })
 }
 
@@ -105,7 +108,7 @@ fn parse_headers(headers: &HeaderMap) -> Result<UploadHeaders, ApiError> {
         example = json!("1\n00:00:00,000 --> 00:00:01,000\nHello\n"),
     ),
     responses(
-        (status = 201, description = "The asset, recorded before probing: `probeStatus` is `pending`, `width`, `height`, `duration` are null.", body = AssetEnvelope, links(
+        (status = 201, description = "The asset, recorded before probing: `probeStatus` is `pending`, `width`, `height`, `duration` are null.", body = AssetEnvelope, headers(("repr-digest" = String, description = "RFC 9530: the stored bytes' SHA-256, `sha-256=:<base64>:`.")), links(
             ("getAsset" = (operation_id = "getAsset", parameters(("assetId" = "$response.body#/data/assetId")))),
             ("deleteAsset" = (operation_id = "deleteAsset", parameters(("assetId" = "$response.body#/data/assetId")))),
             ("bindProjectAsset" = (operation_id = "bindProjectAsset", parameters(("projectId" = "$request.header.x-project-id")), request_body = json!({"assetId": "$response.body#/data/assetId"}), description = "Bind the asset to the project named in `x-project-id` (again: an idempotent 201).")),
@@ -131,11 +134,16 @@ pub async fn upload(
     }
     let upload = parse_headers(&headers)?;
     let asset = accept(&state, account.account_id, upload, body.into_data_stream()).await?;
-    Ok((
+    let digest = crate::digest::repr_digest(&asset.sha256);
+    let mut response = (
         StatusCode::CREATED,
         Json(AssetEnvelope::from(AssetBody::render(&state, asset).await?)),
     )
-        .into_response())
+        .into_response();
+    if let Some(value) = digest.and_then(|d| http::HeaderValue::from_str(&d).ok()) {
+        response.headers_mut().insert("repr-digest", value);
+    }
+    Ok(response)
 }
 
 /// The one upload core behind `POST /v1/uploads` and the gRPC `Upload`: refuses what the
@@ -336,7 +344,14 @@ async fn store_stream(
     }
     .to_string();
     let (size, sha256) = if ended {
-        store_whole(&state, &key, prefix.freeze(), upload.declared_len).await?
+        store_whole(
+            &state,
+            &key,
+            prefix.freeze(),
+            upload.declared_len,
+            &upload.digests,
+        )
+        .await?
     } else {
         store_streamed(
             &state,
@@ -345,6 +360,7 @@ async fn store_stream(
             stream,
             (limit, too_large),
             upload.declared_len,
+            &upload.digests,
         )
         .await?
     };
@@ -401,12 +417,18 @@ async fn store_whole(
     key: &str,
     body: Bytes,
     declared_len: Option<u64>,
+    digests: &crate::digest::Wanted,
 ) -> Result<(u64, String), ApiError> {
     let size = body.len() as u64;
     if let Some(expected) = declared_len.filter(|expected| *expected != size) {
         return Err(incomplete(size, Some(expected)));
     }
     let sha256 = hex::encode(Sha256::digest(&body));
+    let sha512 = digests
+        .sha512
+        .is_some()
+        .then(|| sha2::Sha512::digest(&body).to_vec());
+    digests.check(&sha256, sha512.as_deref())?;
     if let Err(err) = state.storage.put(key, body).await {
         // As with a streamed close: the write may have landed with its answer lost.
         crate::cleanup::delete_object(&state.storage, key.to_owned()).await;
@@ -424,6 +446,7 @@ async fn store_streamed(
     stream: &mut Chunks,
     limit: (u64, ApiError),
     declared_len: Option<u64>,
+    digests: &crate::digest::Wanted,
 ) -> Result<(u64, String), ApiError> {
     let mut writer = state.storage.writer(key).await.map_err(storage_error)?;
     let written = copy_body(
@@ -433,9 +456,10 @@ async fn store_streamed(
         limit,
         state.admission.upload_idle_timeout,
         &state.cut_uploads,
+        digests.sha512.is_some(),
     )
     .await;
-    let (size, sha256) = match written {
+    let (size, sha256, sha512) = match written {
         Ok(done) => done,
         Err(err) => {
             crate::cleanup::abort_write(writer, key.to_owned()).await;
@@ -445,6 +469,11 @@ async fn store_streamed(
     if let Some(expected) = declared_len.filter(|expected| *expected != size) {
         crate::cleanup::abort_write(writer, key.to_owned()).await;
         return Err(incomplete(size, Some(expected)));
+    }
+    // Checked before the object becomes visible: a mismatch leaves nothing behind.
+    if let Err(err) = digests.check(&sha256, sha512.as_deref()) {
+        crate::cleanup::abort_write(writer, key.to_owned()).await;
+        return Err(err);
     }
     if let Err(err) = writer.close().await {
         // The close may have failed before the object became visible (an open multipart
@@ -472,12 +501,17 @@ async fn copy_body(
     (limit, too_large): (u64, ApiError),
     idle: std::time::Duration,
     cut: &CancellationToken,
-) -> Result<(u64, String), ApiError> {
+    want_sha512: bool,
+) -> Result<(u64, String, Option<Vec<u8>>), ApiError> {
     let (queue, mut queued) = tokio::sync::mpsc::channel::<Bytes>(READ_AHEAD_CHUNKS);
     let read = async move {
         let mut hasher = Sha256::new();
+        let mut sha512 = want_sha512.then(sha2::Sha512::new);
         let mut size = prefix.len() as u64;
         hasher.update(&prefix);
+        if let Some(h) = &mut sha512 {
+            h.update(&prefix);
+        }
         if queue.send(prefix).await.is_err() {
             return Ok(None);
         }
@@ -496,12 +530,19 @@ async fn copy_body(
                 return Err(too_large);
             }
             hasher.update(&chunk);
+            if let Some(h) = &mut sha512 {
+                h.update(&chunk);
+            }
             if queue.send(chunk).await.is_err() {
                 // The writer stopped on an error, which it reports.
                 return Ok(None);
             }
         }
-        Ok(Some((size, hex::encode(hasher.finalize()))))
+        Ok(Some((
+            size,
+            hex::encode(hasher.finalize()),
+            sha512.map(|h| h.finalize().to_vec()),
+        )))
     };
     let write = async {
         while let Some(chunk) = queued.recv().await {

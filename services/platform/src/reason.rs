@@ -73,6 +73,8 @@ reasons! {
     UploadStalled => "UPLOAD_STALLED", REQUEST_TIMEOUT, "REQUEST_TIMEOUT", "Upload stalled", DeadlineExceeded;
     UploadMetadataRequired => "UPLOAD_METADATA_REQUIRED", BAD_REQUEST, "BAD_REQUEST", "Upload metadata required", InvalidArgument;
     UploadStreamInvalid => "UPLOAD_STREAM_INVALID", BAD_REQUEST, "BAD_REQUEST", "Invalid upload stream", InvalidArgument;
+    UploadDigestInvalid => "UPLOAD_DIGEST_INVALID", BAD_REQUEST, "BAD_REQUEST", "Invalid digest field", InvalidArgument;
+    UploadDigestMismatch => "UPLOAD_DIGEST_MISMATCH", BAD_REQUEST, "BAD_REQUEST", "Digest mismatch", InvalidArgument;
     // Resumable uploads (tus 1.0, the IETF resumable-upload draft).
     UploadNotFound => "UPLOAD_NOT_FOUND", NOT_FOUND, "NOT_FOUND", "Upload not found", NotFound;
     UploadExpired => "UPLOAD_EXPIRED", GONE, "GONE", "Upload expired", NotFound;
