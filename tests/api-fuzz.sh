@@ -22,15 +22,16 @@ fi
 cargo build --quiet -p assetd
 bin="${CARGO_TARGET_DIR:-$root/target}/debug/assetd"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-http_port="$(free_port)"
 data="$(mktemp -d "${TMPDIR:-/tmp}/assetd-fuzz.XXXXXX")"
 db="sqlite://$data/assetd.db"
+# Every listener on port 0 (picking free ports beforehand races other processes for them); the
+# HTTP port is read back from the addresses file.
 "$bin" serve \
-    --http-addr "127.0.0.1:$http_port" \
-    --catalog-grpc-addr "127.0.0.1:$(free_port)" \
-    --gateway-grpc-addr "127.0.0.1:$(free_port)" \
-    --admin-addr "127.0.0.1:$(free_port)" \
+    --http-addr 127.0.0.1:0 \
+    --catalog-grpc-addr 127.0.0.1:0 \
+    --gateway-grpc-addr 127.0.0.1:0 \
+    --admin-addr 127.0.0.1:0 \
+    --addresses-file "$data/addresses.json" \
     --database-url "$db" \
     --storage fs --storage-dir "$data/files" \
     --rate-limit-per-second 1000000 --rate-limit-burst 1000000 \
@@ -43,10 +44,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
+for _ in $(seq 1 300); do
+    [[ -s "$data/addresses.json" ]] && break
+    kill -0 "$pid" 2>/dev/null || { cat "$data/assetd.log"; exit 1; }
+    sleep 0.1
+done
+[[ -s "$data/addresses.json" ]] || { cat "$data/assetd.log"; exit 1; }
+http_port="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["http"].rsplit(":", 1)[1])' "$data/addresses.json")"
 base="http://127.0.0.1:$http_port"
 for _ in $(seq 1 300); do
     curl -fsS -o /dev/null "$base/openapi.json" 2>/dev/null && break
-    kill -0 "$pid" 2>/dev/null || { cat "$data/assetd.log"; exit 1; }
     sleep 0.1
 done
 key="$("$bin" keys create --account fuzz --database-url "$db" | tail -n 1)"
