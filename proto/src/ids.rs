@@ -72,6 +72,12 @@ ids! {
     ProjectId;
     /// A probe job in the catalog's outbox.
     JobId;
+    /// A webhook endpoint of an account.
+    WebhookId;
+    /// A webhook event: one change to report, the `webhook-id` of every request that sends it.
+    EventId;
+    /// One event's delivery to one endpoint, with its attempts.
+    DeliveryId;
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! version, plus what travels with every call: the request id and trace context, the typed ids,
 //! and the wire enums' bridge to the shared asset kinds.
 
+pub mod events;
 pub mod ids;
 
 pub mod catalog {

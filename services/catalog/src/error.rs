@@ -36,6 +36,18 @@ pub enum Error {
     UploadLocked,
     #[error("{0}")]
     UploadConcatInvalid(String),
+    #[error("no such webhook")]
+    WebhookNotFound,
+    #[error("no delivery of this event to this webhook")]
+    WebhookEventNotFound,
+    #[error("the webhook is disabled; enable it first")]
+    WebhookDisabled,
+    #[error("{0}")]
+    WebhookUrlInvalid(String),
+    #[error("{0}")]
+    WebhookEventTypeInvalid(String),
+    #[error("{0}")]
+    WebhookReplayInvalid(String),
     #[error("{0}")]
     InvalidArgument(String),
     #[error("the database is unavailable")]
@@ -99,6 +111,12 @@ impl Error {
             Error::UploadOffsetMismatch { .. } => Reason::UploadOffsetMismatch,
             Error::UploadLocked => Reason::UploadLocked,
             Error::UploadConcatInvalid(_) => Reason::UploadConcatInvalid,
+            Error::WebhookNotFound => Reason::WebhookNotFound,
+            Error::WebhookEventNotFound => Reason::WebhookEventNotFound,
+            Error::WebhookDisabled => Reason::WebhookDisabled,
+            Error::WebhookUrlInvalid(_) => Reason::WebhookUrlInvalid,
+            Error::WebhookEventTypeInvalid(_) => Reason::WebhookEventTypeInvalid,
+            Error::WebhookReplayInvalid(_) => Reason::WebhookReplayInvalid,
             Error::InvalidArgument(_) => Reason::InvalidArgument,
             Error::Unavailable(_) => Reason::DatabaseUnavailable,
             Error::Database(_) | Error::Migrate(_) => Reason::Internal,

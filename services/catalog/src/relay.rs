@@ -1,6 +1,8 @@
-//! The outbox relay: publishes queued probe jobs to RabbitMQ in batches, every publisher confirm
-//! of a batch outstanding at once, then deletes the confirmed rows in one statement. RabbitMQ
-//! being down never fails an upload: jobs wait in the outbox and the relay catches up.
+//! The outbox relay: publishes queued probe jobs and due webhook deliveries to RabbitMQ in
+//! batches, every publisher confirm of a batch outstanding at once. Confirmed probe jobs are
+//! deleted in one statement; a confirmed delivery stays in its outbox, leased for as long as a
+//! notifier may take to settle it (it is published again if none does). RabbitMQ being down
+//! never fails an upload: jobs and deliveries wait in their outboxes and the relay catches up.
 
 use std::time::Duration;
 
@@ -11,12 +13,20 @@ use assetd_platform::{
 use assetd_proto::catalog::v1 as pb;
 use tokio_util::sync::CancellationToken;
 
-use crate::{db::Db, jobs_signal::JobsQueued, store::probe_jobs};
+use crate::{
+    db::Db,
+    jobs_signal::JobsQueued,
+    store::{probe_jobs, webhook_deliveries},
+};
 
 /// Jobs claimed (and published with their confirms in flight together) per round.
 const BATCH: u32 = 200;
 /// How long a claimed batch is reserved for this relay.
 const LEASE_SECS: u32 = 30;
+/// How long a published webhook delivery waits for a notifier to settle it before it is
+/// published again (a message lost with a notifier that never acknowledged it is redelivered by
+/// RabbitMQ; this covers the rest).
+const WEBHOOK_LEASE_SECS: u32 = 600;
 /// The safety-net poll when no job was signalled (jobs written while the LISTEN connection was down).
 const IDLE_POLL: Duration = Duration::from_secs(1);
 
@@ -62,14 +72,83 @@ impl Relay {
             if !batch.is_empty() {
                 self.publish_batch(channel, &batch).await?;
             }
+            let deliveries =
+                match webhook_deliveries::claim(&self.db, BATCH, WEBHOOK_LEASE_SECS).await {
+                    Ok(deliveries) => deliveries,
+                    Err(err) => {
+                        tracing::warn!(error = %err, "outbox relay cannot read the webhook deliveries");
+                        Vec::new()
+                    }
+                };
+            if !deliveries.is_empty() {
+                self.publish_deliveries(channel, &deliveries).await?;
+            }
             if shutdown.is_cancelled() {
                 return Ok(());
             }
-            if batch.len() < BATCH as usize {
+            if batch.len() < BATCH as usize && deliveries.len() < BATCH as usize {
                 tokio::select! {
                     () = shutdown.cancelled() => return Ok(()),
                     () = waiter.wait(IDLE_POLL) => {}
                 }
+            }
+        }
+    }
+
+    /// Publishes due webhook deliveries to the webhooks queue, every confirm outstanding at once;
+    /// gives the unconfirmed back to the outbox at once. An error means the channel is broken.
+    async fn publish_deliveries(
+        &self,
+        channel: &amqp::AmqpChannel,
+        deliveries: &[pb::WebhookDispatch],
+    ) -> anyhow::Result<()> {
+        let queue = self.topology.webhooks_queue();
+        let mut in_flight = Vec::with_capacity(deliveries.len());
+        let mut failure = None;
+        for dispatch in deliveries {
+            let message = JobMessage {
+                job_id: dispatch.delivery_id.clone(),
+                asset_id: dispatch
+                    .asset
+                    .as_ref()
+                    .map(|asset| asset.asset_id.clone())
+                    .unwrap_or_default(),
+                attempt: dispatch.round_attempt,
+                request_id: String::new(),
+                trace: Default::default(),
+            };
+            match amqp::start_publish(channel, "", &queue, &message).await {
+                Ok(confirm) => in_flight.push((dispatch.delivery_id.as_str(), confirm)),
+                Err(err) => {
+                    failure = Some(err);
+                    break;
+                }
+            }
+        }
+        let mut unconfirmed = Vec::new();
+        let mut confirmed = 0usize;
+        let sent = in_flight.len();
+        for (delivery_id, confirm) in in_flight {
+            match confirm.await {
+                Ok(()) => confirmed += 1,
+                Err(err) => {
+                    unconfirmed.push(delivery_id);
+                    failure.get_or_insert(err);
+                }
+            }
+        }
+        unconfirmed.extend(deliveries[sent..].iter().map(|d| d.delivery_id.as_str()));
+        metrics::counter!("assetd_relay_webhooks_published_total").increment(confirmed as u64);
+        match failure {
+            None => Ok(()),
+            Some(err) => {
+                if let Err(release) = webhook_deliveries::release(&self.db, &unconfirmed).await {
+                    tracing::warn!(error = %release, "cannot give unpublished webhook deliveries back; they are due again after their lease");
+                }
+                Err(anyhow::anyhow!(err).context(format!(
+                    "{} webhook deliveries not confirmed by RabbitMQ; they wait in the outbox",
+                    unconfirmed.len()
+                )))
             }
         }
     }

@@ -17,7 +17,7 @@ use crate::{
     db::{Db, Engine},
     jobs_signal::JobsQueued,
     service::Catalog,
-    store::{idempotency_keys, probe_jobs},
+    store::{idempotency_keys, probe_jobs, webhook_deliveries},
     watch::ProbeEvents,
 };
 
@@ -81,7 +81,8 @@ impl CatalogServer {
     }
 }
 
-/// Publishes the outbox's backlog and the age of its oldest job (relay lag) every few seconds.
+/// Publishes the outbox's backlog and the age of its oldest job (relay lag), and the pending
+/// webhook deliveries with how overdue the oldest is, every few seconds.
 fn spawn_outbox_gauges(db: Db, shutdown: CancellationToken) {
     tokio::spawn(async move {
         loop {
@@ -92,6 +93,14 @@ fn spawn_outbox_gauges(db: Db, shutdown: CancellationToken) {
                         .set(oldest_age.as_secs_f64());
                 }
                 Err(err) => tracing::debug!(error = %err, "cannot read the outbox backlog"),
+            }
+            match webhook_deliveries::backlog(&db).await {
+                Ok((count, oldest_due)) => {
+                    metrics::gauge!("assetd_webhook_backlog").set(count as f64);
+                    metrics::gauge!("assetd_webhook_oldest_due_seconds")
+                        .set(oldest_due.as_secs_f64());
+                }
+                Err(err) => tracing::debug!(error = %err, "cannot read the webhook backlog"),
             }
             tokio::select! {
                 () = shutdown.cancelled() => break,

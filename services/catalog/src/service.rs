@@ -20,6 +20,8 @@ use crate::{
         projects::{self, NewProject},
         resumable_uploads,
         sql::Change,
+        webhook_deliveries::{self, Replay},
+        webhooks::{self, NewWebhook},
     },
     watch::{self, ProbeEvent, ProbeEvents},
 };
@@ -72,6 +74,11 @@ fn id<T: std::str::FromStr>(name: &str, value: &str) -> Result<T> {
     value
         .parse()
         .map_err(|_| Error::InvalidArgument(format!("{name} must be a UUID")))
+}
+
+/// A webhook id argument; an unparsable one is as absent as an unknown one.
+fn webhook_id(value: &str) -> Result<assetd_proto::ids::WebhookId> {
+    value.parse().map_err(|_| Error::WebhookNotFound)
 }
 
 fn required(name: &str, value: &str) -> Result<()> {
@@ -194,6 +201,8 @@ impl CatalogService for Catalog {
         let account_id = id("account_id", &req.account_id)?;
         let asset_id = id("asset_id", &req.asset_id)?;
         let file_key = assets::delete(&self.db, account_id, asset_id).await?;
+        // Its `asset.deleted` deliveries, if any, are due now.
+        self.jobs_queued.notify();
         // Open watches of the asset end with NOT_FOUND (on other replicas through the NOTIFY).
         self.probe_events.publish(ProbeEvent::Changed(asset_id));
         Ok(Response::new(pb::DeleteAssetResponse { file_key }))
@@ -307,6 +316,8 @@ impl CatalogService for Catalog {
             job_id => Some(id("job_id", job_id)?),
         };
         let asset = assets::record_probe(&self.db, asset_id, &outcome, finished_job).await?;
+        // Its `asset.ready` / `asset.probe_failed` deliveries, if any, are due now.
+        self.jobs_queued.notify();
         // Watchers on this replica hear it at once; on Postgres, every replica (this one
         // included) also hears the NOTIFY sent in the recording transaction.
         self.probe_events.publish(ProbeEvent::Changed(asset_id));
@@ -662,5 +673,221 @@ impl CatalogService for Catalog {
             uploads,
             open_uploads,
         }))
+    }
+
+    async fn create_webhook(
+        &self,
+        request: Request<pb::CreateWebhookRequest>,
+    ) -> Result<Response<pb::Webhook>, Status> {
+        let req = request.into_inner();
+        let new = NewWebhook {
+            account_id: id("account_id", &req.account_id)?,
+            url: req.url,
+            events: req.events,
+            description: req.description,
+        };
+        Ok(Response::new(webhooks::create(&self.db, new).await?))
+    }
+
+    async fn get_webhook(
+        &self,
+        request: Request<pb::GetWebhookRequest>,
+    ) -> Result<Response<pb::Webhook>, Status> {
+        let req = request.into_inner();
+        Ok(Response::new(
+            webhooks::get(
+                &self.db,
+                id("account_id", &req.account_id)?,
+                webhook_id(&req.webhook_id)?,
+            )
+            .await?,
+        ))
+    }
+
+    async fn list_webhooks(
+        &self,
+        request: Request<pb::ListWebhooksRequest>,
+    ) -> Result<Response<pb::ListWebhooksResponse>, Status> {
+        let req = request.into_inner();
+        let page_size = paging::page_size(
+            req.page_size,
+            webhooks::WEBHOOKS_PAGE_DEFAULT,
+            webhooks::WEBHOOKS_PAGE_MAX,
+        )?;
+        let page = webhooks::list(
+            &self.db,
+            id("account_id", &req.account_id)?,
+            page_size,
+            &req.page_cursor,
+        )
+        .await?;
+        Ok(Response::new(pb::ListWebhooksResponse {
+            webhooks: page.items,
+            next_page_cursor: page.next_page_cursor.unwrap_or_default(),
+        }))
+    }
+
+    async fn delete_webhook(
+        &self,
+        request: Request<pb::DeleteWebhookRequest>,
+    ) -> Result<Response<pb::DeleteWebhookResponse>, Status> {
+        let req = request.into_inner();
+        webhooks::delete(
+            &self.db,
+            id("account_id", &req.account_id)?,
+            webhook_id(&req.webhook_id)?,
+        )
+        .await?;
+        Ok(Response::new(pb::DeleteWebhookResponse {}))
+    }
+
+    async fn rotate_webhook_secret(
+        &self,
+        request: Request<pb::RotateWebhookSecretRequest>,
+    ) -> Result<Response<pb::Webhook>, Status> {
+        let req = request.into_inner();
+        Ok(Response::new(
+            webhooks::rotate_secret(
+                &self.db,
+                id("account_id", &req.account_id)?,
+                webhook_id(&req.webhook_id)?,
+                req.overlap_secs,
+            )
+            .await?,
+        ))
+    }
+
+    async fn enable_webhook(
+        &self,
+        request: Request<pb::EnableWebhookRequest>,
+    ) -> Result<Response<pb::Webhook>, Status> {
+        let req = request.into_inner();
+        Ok(Response::new(
+            webhooks::enable(
+                &self.db,
+                id("account_id", &req.account_id)?,
+                webhook_id(&req.webhook_id)?,
+            )
+            .await?,
+        ))
+    }
+
+    async fn list_webhook_deliveries(
+        &self,
+        request: Request<pb::ListWebhookDeliveriesRequest>,
+    ) -> Result<Response<pb::ListWebhookDeliveriesResponse>, Status> {
+        let req = request.into_inner();
+        let page_size = paging::page_size(
+            req.page_size,
+            webhook_deliveries::DELIVERIES_PAGE_DEFAULT,
+            webhook_deliveries::DELIVERIES_PAGE_MAX,
+        )?;
+        let page = webhook_deliveries::list(
+            &self.db,
+            id("account_id", &req.account_id)?,
+            webhook_id(&req.webhook_id)?,
+            &req.status,
+            page_size,
+            &req.page_cursor,
+        )
+        .await?;
+        Ok(Response::new(pb::ListWebhookDeliveriesResponse {
+            deliveries: page.items,
+            next_page_cursor: page.next_page_cursor.unwrap_or_default(),
+        }))
+    }
+
+    async fn replay_webhook_events(
+        &self,
+        request: Request<pb::ReplayWebhookEventsRequest>,
+    ) -> Result<Response<pb::ReplayWebhookEventsResponse>, Status> {
+        let req = request.into_inner();
+        let what = match req.target {
+            Some(pb::replay_webhook_events_request::Target::EventId(event_id)) => {
+                Replay::Event(event_id.parse().map_err(|_| {
+                    Error::WebhookReplayInvalid("eventId must be a UUID".into())
+                })?)
+            }
+            Some(pb::replay_webhook_events_request::Target::FailedSinceUnixMicros(since)) => {
+                Replay::FailedSince(since)
+            }
+            None => {
+                return Err(Error::WebhookReplayInvalid(
+                    "name an eventId or a failedSince time".into(),
+                )
+                .into());
+            }
+        };
+        let replayed = webhook_deliveries::replay(
+            &self.db,
+            id("account_id", &req.account_id)?,
+            webhook_id(&req.webhook_id)?,
+            what,
+        )
+        .await?;
+        if replayed > 0 {
+            self.jobs_queued.notify();
+        }
+        Ok(Response::new(pb::ReplayWebhookEventsResponse {
+            replayed: u32::try_from(replayed).unwrap_or(u32::MAX),
+        }))
+    }
+
+    async fn claim_webhook_deliveries(
+        &self,
+        request: Request<pb::ClaimWebhookDeliveriesRequest>,
+    ) -> Result<Response<pb::ClaimWebhookDeliveriesResponse>, Status> {
+        let req = request.into_inner();
+        let deadline = tokio::time::Instant::now()
+            + Duration::from_millis(u64::from(req.wait_millis.min(MAX_CLAIM_WAIT_MILLIS)));
+        let shutdown = self.probe_events.shutdown();
+        loop {
+            // Taken before the claim, so a delivery written meanwhile ends the wait below.
+            let mut waiter = self.jobs_queued.waiter();
+            let dispatches =
+                webhook_deliveries::claim(&self.db, req.max, req.lease_secs).await?;
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if !dispatches.is_empty() || left.is_zero() || shutdown.is_cancelled() {
+                return Ok(Response::new(pb::ClaimWebhookDeliveriesResponse {
+                    dispatches,
+                }));
+            }
+            // Retries come due by time, not by a signal.
+            tokio::select! {
+                () = shutdown.cancelled() => {}
+                () = waiter.wait(left.min(CLAIM_SAFETY_POLL)) => {}
+            }
+        }
+    }
+
+    async fn get_webhook_dispatch(
+        &self,
+        request: Request<pb::GetWebhookDispatchRequest>,
+    ) -> Result<Response<pb::WebhookDispatch>, Status> {
+        let delivery_id = id("delivery_id", &request.into_inner().delivery_id)?;
+        Ok(Response::new(
+            webhook_deliveries::dispatch(&self.db, delivery_id).await?,
+        ))
+    }
+
+    async fn record_webhook_attempt(
+        &self,
+        request: Request<pb::RecordWebhookAttemptRequest>,
+    ) -> Result<Response<pb::RecordWebhookAttemptResponse>, Status> {
+        let req = request.into_inner();
+        let delivery_id = id("delivery_id", &req.delivery_id)?;
+        let outcome = req.outcome();
+        let attempt = req
+            .attempt
+            .ok_or_else(|| Error::InvalidArgument("attempt is required".into()))?;
+        webhook_deliveries::record_attempt(
+            &self.db,
+            delivery_id,
+            &attempt,
+            outcome,
+            req.retry_at_unix_micros,
+        )
+        .await?;
+        Ok(Response::new(pb::RecordWebhookAttemptResponse {}))
     }
 }

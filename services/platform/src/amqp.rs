@@ -1,4 +1,5 @@
-//! RabbitMQ: the probe topology (work queue, delayed retries, dead letters), connecting, and confirmed publishing.
+//! RabbitMQ: the probe topology (work queue, delayed retries, dead letters) and the webhook
+//! delivery queue, connecting, and confirmed publishing.
 
 use std::{future::Future, time::Duration};
 
@@ -67,6 +68,13 @@ impl Topology {
         format!("{}.probe.dead", self.prefix)
     }
 
+    /// The webhook deliveries due now, which the notifiers consume (published through the
+    /// default exchange). Retries are not delayed here: a failed attempt makes the delivery due
+    /// again in the catalog's outbox, and the relay publishes it when it is.
+    pub fn webhooks_queue(&self) -> String {
+        format!("{}.webhooks", self.prefix)
+    }
+
     /// Declares everything (idempotent); run at every start.
     pub async fn declare(&self, channel: &Channel) -> lapin::Result<()> {
         let durable = QueueDeclareOptions {
@@ -117,11 +125,15 @@ impl Topology {
         channel
             .queue_declare(self.dead_queue().into(), durable, FieldTable::default())
             .await?;
+        channel
+            .queue_declare(self.webhooks_queue().into(), durable, FieldTable::default())
+            .await?;
         Ok(())
     }
 }
 
-/// The body of a probe job message.
+/// The body of a job message: a probe job, or a webhook delivery (`job_id` is the delivery id,
+/// `asset_id` the asset the event is about).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JobMessage {

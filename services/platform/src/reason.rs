@@ -104,6 +104,9 @@ reasons! {
     PageCursorInvalid => "PAGE_CURSOR_INVALID", BAD_REQUEST, "BAD_REQUEST", "Invalid page cursor", InvalidArgument;
     IdempotencyKeyInvalid => "IDEMPOTENCY_KEY_INVALID", BAD_REQUEST, "BAD_REQUEST", "Invalid idempotency key", InvalidArgument;
     RangeNotSatisfiable => "RANGE_NOT_SATISFIABLE", RANGE_NOT_SATISFIABLE, "BAD_REQUEST", "Range not satisfiable", OutOfRange;
+    WebhookUrlInvalid => "WEBHOOK_URL_INVALID", UNPROCESSABLE_ENTITY, "UNPROCESSABLE_CONTENT", "Invalid webhook URL", InvalidArgument;
+    WebhookEventTypeInvalid => "WEBHOOK_EVENT_TYPE_INVALID", UNPROCESSABLE_ENTITY, "UNPROCESSABLE_CONTENT", "Unknown webhook event type", InvalidArgument;
+    WebhookReplayInvalid => "WEBHOOK_REPLAY_INVALID", UNPROCESSABLE_ENTITY, "UNPROCESSABLE_CONTENT", "Invalid replay", InvalidArgument;
     MethodNotAllowed => "METHOD_NOT_ALLOWED", METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", "Method not allowed", Unimplemented;
     // Missing things.
     ProjectNotFound => "PROJECT_NOT_FOUND", NOT_FOUND, "NOT_FOUND", "Project not found", NotFound;
@@ -111,10 +114,13 @@ reasons! {
     AccountNotFound => "ACCOUNT_NOT_FOUND", NOT_FOUND, "NOT_FOUND", "Account not found", NotFound;
     BindingNotFound => "BINDING_NOT_FOUND", NOT_FOUND, "NOT_FOUND", "Asset not in project", NotFound;
     FileNotFound => "FILE_NOT_FOUND", NOT_FOUND, "NOT_FOUND", "File not found", NotFound;
+    WebhookNotFound => "WEBHOOK_NOT_FOUND", NOT_FOUND, "NOT_FOUND", "Webhook not found", NotFound;
+    WebhookEventNotFound => "WEBHOOK_EVENT_NOT_FOUND", NOT_FOUND, "NOT_FOUND", "Webhook event not found", NotFound;
     RouteNotFound => "ROUTE_NOT_FOUND", NOT_FOUND, "NOT_FOUND", "Not found", NotFound;
     // Conflicts.
     AssetReferenced => "ASSET_REFERENCED", CONFLICT, "CONFLICT", "Asset in use", FailedPrecondition;
     AssetExists => "ASSET_EXISTS", CONFLICT, "CONFLICT", "Asset exists", AlreadyExists;
+    WebhookDisabled => "WEBHOOK_DISABLED", CONFLICT, "CONFLICT", "Webhook disabled", FailedPrecondition;
     IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED", CONFLICT, "CONFLICT", "Idempotency key reused", AlreadyExists;
     // Load and outages.
     RequestLimitExceeded => "OPEN_API_REQUEST_LIMIT_EXCEEDED", TOO_MANY_REQUESTS, "RATE_LIMITED", "Too many requests", ResourceExhausted;

@@ -4,6 +4,7 @@ use assetd_media::Kind;
 use assetd_proto::{
     catalog::v1 as pb,
     context::TraceContext,
+    events::EventType,
     ids::{AccountId, AssetId, JobId, ProjectId},
 };
 use sqlx::{AnyConnection, Row, any::AnyRow};
@@ -14,6 +15,7 @@ use crate::{
     store::{
         probe_jobs,
         sql::{self, FAILED, PENDING, READY, foreign_key_means},
+        webhooks,
     },
     time::now_micros,
 };
@@ -138,6 +140,8 @@ pub(crate) async fn insert(tx: &mut AnyConnection, new: NewAsset, now: i64) -> R
     }
     // The probe job commits with the asset or not at all: no asset is ever left unprobed.
     probe_jobs::enqueue(tx, new.asset_id, &new.request_id, &new.trace, now).await?;
+    // So does its `asset.created` event.
+    webhooks::emit(tx, EventType::AssetCreated, &asset, now).await?;
     Ok(asset)
 }
 
@@ -165,21 +169,21 @@ pub async fn get_for_probe(db: &Db, asset_id: AssetId) -> Result<pb::Asset> {
     from_row(&row)
 }
 
-/// Deletes the asset row and its pending probe jobs, and returns its storage key (the caller
-/// removes the object); refused while any project binds it.
+/// Deletes the asset row and its pending probe jobs, writes its `asset.deleted` event, and
+/// returns its storage key (the caller removes the object); refused while any project binds it.
 pub async fn delete(db: &Db, account_id: AccountId, asset_id: AssetId) -> Result<String> {
     let mut tx = db.writer().begin().await?;
-    let deleted = sqlx::query(
+    let deleted = sqlx::query(&format!(
         "DELETE FROM assets WHERE asset_id = $1 AND account_id = $2 \
-         AND NOT EXISTS (SELECT 1 FROM project_assets WHERE asset_id = $1) RETURNING file_key",
-    )
+         AND NOT EXISTS (SELECT 1 FROM project_assets WHERE asset_id = $1) RETURNING {ASSET_COLUMNS}"
+    ))
     .bind(asset_id.to_string())
     .bind(account_id.to_string())
     .fetch_optional(&mut *tx)
     .await
     .map_err(|err| foreign_key_means(err, Error::AssetReferenced))?;
-    let file_key = match deleted {
-        Some(row) => row.try_get("file_key")?,
+    let asset = match deleted {
+        Some(row) => from_row(&row)?,
         None => {
             let exists =
                 sqlx::query("SELECT 1 AS one FROM assets WHERE asset_id = $1 AND account_id = $2")
@@ -199,10 +203,11 @@ pub async fn delete(db: &Db, account_id: AccountId, asset_id: AssetId) -> Result
         .bind(asset_id.to_string())
         .execute(&mut *tx)
         .await?;
+    webhooks::emit(&mut tx, EventType::AssetDeleted, &asset, now_micros()).await?;
     // Watches of the asset end (with NOT_FOUND) on every replica.
     notify_watchers(db, &mut tx, asset_id).await?;
     tx.commit().await?;
-    Ok(file_key)
+    Ok(asset.file_key)
 }
 
 /// On Postgres, tells every catalog replica's `WatchAsset` listeners that the asset changed; the
@@ -269,10 +274,33 @@ pub async fn record_probe(
             .bind(now),
     };
     let mut tx = db.writer().begin().await?;
+    // The status before, read under the row's lock (Postgres; SQLite has one writer): an event
+    // is written when the status changes, not when a redelivered job records it again.
+    let lock = if db.engine() == Engine::Postgres {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    let before: Option<String> = sqlx::query(&format!(
+        "SELECT probe_status FROM assets WHERE asset_id = $1{lock}"
+    ))
+    .bind(asset_id.to_string())
+    .fetch_optional(&mut *tx)
+    .await?
+    .map(|row| row.try_get("probe_status"))
+    .transpose()?;
     let row = query
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(Error::AssetNotFound)?;
+    let asset = from_row(&row)?;
+    let event = match outcome {
+        ProbeOutcome::Ready { .. } => EventType::AssetReady,
+        ProbeOutcome::Failed { .. } => EventType::AssetProbeFailed,
+    };
+    if before.as_deref() != Some(asset.probe_status().name()) {
+        webhooks::emit(&mut tx, event, &asset, now).await?;
+    }
     if let Some(job_id) = finished_job {
         sqlx::query("DELETE FROM probe_jobs WHERE job_id = $1")
             .bind(job_id.to_string())
@@ -281,5 +309,5 @@ pub async fn record_probe(
     }
     notify_watchers(db, &mut tx, asset_id).await?;
     tx.commit().await?;
-    from_row(&row)
+    Ok(asset)
 }

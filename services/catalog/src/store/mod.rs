@@ -10,3 +10,5 @@ pub mod project_assets;
 pub mod projects;
 pub mod resumable_uploads;
 pub mod sql;
+pub mod webhook_deliveries;
+pub mod webhooks;
