@@ -16,6 +16,7 @@ use assetd_platform::{
     storage::StorageConfig,
     telemetry,
 };
+use assetd_notifier::NotifierConfig;
 use assetd_prober::ProberConfig;
 use assetd_proto::catalog::v1::{ReprobeRequest, reprobe_request::Target};
 
@@ -41,6 +42,8 @@ enum Command {
         storage: StorageConfig,
         #[command(flatten)]
         prober: ProberConfig,
+        #[command(flatten)]
+        notifier: NotifierConfig,
         #[command(flatten)]
         amqp: AmqpConfig,
         #[command(flatten)]
@@ -73,10 +76,13 @@ enum Command {
         service_token: ServiceTokenConfig,
     },
     /// The media probe worker: takes probe jobs from RabbitMQ (or the catalog's embedded queue)
-    /// and records width, height and duration through the catalog.
+    /// and records width, height and duration through the catalog; and the notifier, which sends
+    /// the webhook deliveries the same way.
     Prober {
         #[command(flatten)]
         prober: ProberConfig,
+        #[command(flatten)]
+        notifier: NotifierConfig,
         #[command(flatten)]
         amqp: AmqpConfig,
         #[command(flatten)]
@@ -222,6 +228,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             gateway,
             storage,
             prober,
+            notifier,
             amqp,
             admin,
             service_token,
@@ -230,7 +237,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 catalog,
                 gateway,
                 storage,
-                prober,
+                (prober, notifier),
                 amqp,
                 admin,
                 service_token,
@@ -272,6 +279,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Prober {
             prober,
+            notifier,
             amqp,
             storage,
             catalog,
@@ -279,7 +287,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             service_token,
         } => {
             roles::prober(
-                prober,
+                (prober, notifier),
                 amqp,
                 storage,
                 catalog.catalog_url,

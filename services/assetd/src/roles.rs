@@ -17,6 +17,7 @@ use assetd_platform::{
     service_token::ServiceTokenConfig,
     storage::{Storage, StorageConfig},
 };
+use assetd_notifier::NotifierConfig;
 use assetd_prober::ProberConfig;
 use assetd_proto::catalog::{CatalogClient, v1::ReprobeRequest};
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -38,7 +39,7 @@ pub async fn serve(
     catalog: CatalogConfig,
     gateway: GatewayConfig,
     storage: StorageConfig,
-    prober: ProberConfig,
+    (prober, mut notifier): (ProberConfig, NotifierConfig),
     amqp: AmqpConfig,
     admin: AdminConfig,
     service_token: ServiceTokenConfig,
@@ -49,10 +50,13 @@ pub async fn serve(
         .await?
         .start(&mut process);
     let storage = open_storage(&storage, &mut process)?;
-    GatewayRole::build(&gateway, storage.clone(), catalog.clone(), &mut process)
-        .await?
-        .start(&mut process);
-    ProberRole::build(prober, amqp, storage, catalog).start(&mut process);
+    let gateway = GatewayRole::build(&gateway, storage.clone(), catalog.clone(), &mut process).await?;
+    // Webhook payloads link to the files this gateway serves.
+    notifier
+        .webhook_public_url
+        .get_or_insert_with(|| gateway.state.public_url.clone());
+    gateway.start(&mut process);
+    ProberRole::build(prober, notifier, amqp, storage, catalog).start(&mut process);
     tracing::info!(
         "assetd is up. Create an API key with: assetd keys create --account NAME \
          (add --database-url if you changed it)"
@@ -92,7 +96,7 @@ pub async fn catalog(
 }
 
 pub async fn prober(
-    prober: ProberConfig,
+    (prober, notifier): (ProberConfig, NotifierConfig),
     amqp: AmqpConfig,
     storage: StorageConfig,
     catalog_url: String,
@@ -103,7 +107,7 @@ pub async fn prober(
     let mut process = Process::new(admin, service_token, metrics);
     let storage = open_storage(&storage, &mut process)?;
     let catalog = remote_catalog(&catalog_url, &mut process)?;
-    ProberRole::build(prober, amqp, storage, catalog).start(&mut process);
+    ProberRole::build(prober, notifier, amqp, storage, catalog).start(&mut process);
     process.run().await
 }
 
@@ -270,8 +274,10 @@ fn cut_after_grace(shutdown: &CancellationToken, grace: Duration) -> Cancellatio
 }
 
 /// The probe worker, on RabbitMQ or the catalog's embedded queue.
+/// The probe worker and the notifier, both on RabbitMQ or the embedded queue.
 struct ProberRole {
     config: ProberConfig,
+    notifier: NotifierConfig,
     amqp: AmqpConfig,
     storage: Storage,
     catalog: CatalogClient,
@@ -280,12 +286,14 @@ struct ProberRole {
 impl ProberRole {
     fn build(
         config: ProberConfig,
+        notifier: NotifierConfig,
         amqp: AmqpConfig,
         storage: Storage,
         catalog: CatalogClient,
     ) -> Self {
         Self {
             config,
+            notifier,
             amqp,
             storage,
             catalog,
@@ -293,6 +301,13 @@ impl ProberRole {
     }
 
     fn start(self, process: &mut Process) {
+        process.spawn_work(assetd_notifier::run(
+            self.notifier,
+            self.amqp.clone(),
+            self.catalog.clone(),
+            self.storage.clone(),
+            process.shutdown.clone(),
+        ));
         process.spawn_work(assetd_prober::run(
             self.config,
             self.amqp,

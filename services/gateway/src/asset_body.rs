@@ -1,6 +1,6 @@
 //! The contract's asset object: the 11 Indream fields, plus probe status, sha256 and creation time.
 
-use assetd_platform::storage::PublicAccess;
+use assetd_platform::storage::{PublicAccess, Storage};
 use assetd_proto::catalog::v1::{self as pb, AssetKind, ProbeStatus};
 use serde::Serialize;
 
@@ -46,9 +46,19 @@ pub fn kind_name(kind: AssetKind) -> &'static str {
 
 impl AssetBody {
     pub async fn render(state: &AppState, asset: pb::Asset) -> Result<Self, ApiError> {
+        Self::render_with(&state.storage, &state.public_url, asset).await
+    }
+
+    /// The asset as `GET /v1/assets/{assetId}` shows it, for a process without the gateway's
+    /// state (the notifier's webhook payloads): objects served through a gateway at `public_url`.
+    pub async fn render_with(
+        storage: &Storage,
+        public_url: &str,
+        asset: pb::Asset,
+    ) -> Result<Self, ApiError> {
         let ready = asset.probe_status() == ProbeStatus::Ready;
         Ok(Self {
-            file_url: file_url(state, &asset.file_key).await?,
+            file_url: file_url_with(storage, public_url, &asset.file_key).await?,
             kind: kind_name(asset.kind()),
             probe_status: asset.probe_status().name(),
             asset_id: asset.asset_id,
@@ -70,11 +80,15 @@ impl AssetBody {
 
 /// A URL from which the exact stored bytes can be fetched.
 pub async fn file_url(state: &AppState, key: &str) -> Result<String, ApiError> {
-    match state.storage.public_access() {
-        PublicAccess::ViaGateway => Ok(format!("{}/files/{key}", state.public_url)),
+    file_url_with(&state.storage, &state.public_url, key).await
+}
+
+async fn file_url_with(storage: &Storage, public_url: &str, key: &str) -> Result<String, ApiError> {
+    match storage.public_access() {
+        PublicAccess::ViaGateway => Ok(format!("{public_url}/files/{key}")),
         PublicAccess::BaseUrl(base) => Ok(format!("{base}/{key}")),
         PublicAccess::Presigned(ttl) => {
-            state.storage.presign_read(key, *ttl).await.map_err(|err| {
+            storage.presign_read(key, *ttl).await.map_err(|err| {
                 tracing::warn!(error = ?err, "cannot presign a file URL");
                 ApiError::Unavailable("Storage")
             })

@@ -3,7 +3,7 @@
 
 pub mod admission;
 pub mod app;
-mod asset_body;
+pub mod asset_body;
 mod assets;
 pub mod auth;
 pub mod catalog_client;
@@ -24,7 +24,7 @@ pub mod problem;
 mod project_assets;
 mod projects;
 pub mod resumable;
-mod rfc3339;
+pub mod rfc3339;
 mod routes;
 mod storage_key;
 mod upload;
