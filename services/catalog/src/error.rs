@@ -40,6 +40,8 @@ pub enum Error {
     WebhookNotFound,
     #[error("no delivery of this event to this webhook")]
     WebhookEventNotFound,
+    #[error("an account has at most {0} webhooks; delete one first")]
+    WebhookLimitExceeded(i64),
     #[error("the webhook is disabled; enable it first")]
     WebhookDisabled,
     #[error("{0}")]
@@ -113,6 +115,7 @@ impl Error {
             Error::UploadConcatInvalid(_) => Reason::UploadConcatInvalid,
             Error::WebhookNotFound => Reason::WebhookNotFound,
             Error::WebhookEventNotFound => Reason::WebhookEventNotFound,
+            Error::WebhookLimitExceeded(_) => Reason::WebhookLimitExceeded,
             Error::WebhookDisabled => Reason::WebhookDisabled,
             Error::WebhookUrlInvalid(_) => Reason::WebhookUrlInvalid,
             Error::WebhookEventTypeInvalid(_) => Reason::WebhookEventTypeInvalid,

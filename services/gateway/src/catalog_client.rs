@@ -23,6 +23,19 @@ pub fn api_error(status: Status) -> ApiError {
         Some(Reason::UploadExpired) => return ApiError::ResumableExpired,
         Some(Reason::UploadOffsetMismatch) => return ApiError::OffsetMismatch { offset: None },
         Some(Reason::UploadLocked) => return ApiError::Locked,
+        Some(Reason::WebhookNotFound) => return ApiError::WebhookNotFound,
+        Some(Reason::WebhookEventNotFound) => return ApiError::WebhookEventNotFound,
+        Some(Reason::WebhookDisabled) => return ApiError::WebhookDisabled,
+        Some(Reason::WebhookLimitExceeded) => return ApiError::WebhookLimitExceeded,
+        Some(Reason::WebhookUrlInvalid) => {
+            return ApiError::WebhookUrlInvalid(status.message().to_owned());
+        }
+        Some(Reason::WebhookEventTypeInvalid) => {
+            return ApiError::WebhookEventTypeInvalid(status.message().to_owned());
+        }
+        Some(Reason::WebhookReplayInvalid) => {
+            return ApiError::WebhookReplayInvalid(status.message().to_owned());
+        }
         Some(Reason::UploadConcatInvalid) => {
             return ApiError::ConcatInvalid(status.message().to_owned());
         }

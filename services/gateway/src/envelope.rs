@@ -9,6 +9,7 @@ use crate::{
     assets::AssetDeleted,
     project_assets::{Binding, BindingDeleted},
     projects::{ProjectDeleted, ProjectDetail, ProjectMetadata, ProjectSummary},
+    webhooks::{Webhook, WebhookDeleted, WebhookDelivery, WebhookReplay},
 };
 
 /// An empty `meta`.
@@ -68,9 +69,14 @@ envelopes! {
         ProjectDeletedEnvelope: ProjectDeleted;
         BindingEnvelope: Binding;
         BindingDeletedEnvelope: BindingDeleted;
+        WebhookEnvelope: Webhook;
+        WebhookDeletedEnvelope: WebhookDeleted;
+        WebhookReplayEnvelope: WebhookReplay;
     }
     pages {
         AssetListEnvelope: AssetBody;
         ProjectListEnvelope: ProjectSummary;
+        WebhookListEnvelope: Webhook;
+        WebhookDeliveryListEnvelope: WebhookDelivery;
     }
 }

@@ -28,6 +28,7 @@ pub mod rfc3339;
 mod routes;
 mod storage_key;
 mod upload;
+mod webhooks;
 
 pub use admission::Admission;
 pub use app::{AppState, serve};

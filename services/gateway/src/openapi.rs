@@ -116,6 +116,38 @@ here (400 on `GET /v1/projects`), as the contract's route table lists.";
 pub const BIND_DESCRIPTION: &str = "\
 Binds an asset of the account to the project. Binding twice is an idempotent 201.";
 
+pub const WEBHOOK_CREATE_DESCRIPTION: &str = "\
+Registers an endpoint for the account's events, sent by POST as Standard Webhooks: headers \
+`webhook-id` (the event's id, the same on every retry: deduplicate on it), `webhook-timestamp` \
+(Unix seconds of the attempt) and `webhook-signature` (`v1,` and the base64 HMAC-SHA256 of \
+`{webhook-id}.{webhook-timestamp}.{body}` keyed by the base64-decoded part of the secret after \
+`whsec_`; two space-separated signatures during a secret rotation). The body is \
+`{\"type\", \"timestamp\", \"data\"}`, `data` being the asset as `GET /v1/assets/{assetId}` shows \
+it (see this document's `webhooks`). Events: `asset.created`, `asset.ready`, \
+`asset.probe_failed`, `asset.deleted`; omit `events` for all.\n\n\
+**Delivery.** Any 2xx within 15 s is success; anything else is retried after 5 s, 5 min, \
+30 min, 2 h, 5 h, 10 h and 10 h (each ±10 %, never before a `Retry-After`), then the delivery \
+has failed and can be replayed. 410 Gone disables the endpoint. Redirects are not followed, and \
+endpoints on loopback, private or link-local addresses are refused unless the server allows \
+them. At least once: a retry can repeat a delivery the endpoint already took.\n\n\
+The answer carries `secret`, shown only here and on rotation. An account has at most 20 \
+endpoints.";
+
+pub const WEBHOOK_ROTATE_DESCRIPTION: &str = "\
+Issues a new signing secret (in the answer, shown only here). The current one keeps signing \
+beside it for `overlapSeconds` (default a day): requests carry both signatures meanwhile, so \
+receivers can switch over without missing one.";
+
+pub const WEBHOOK_DELIVERIES_DESCRIPTION: &str = "\
+The endpoint's delivery log, newest first: each event's delivery with its status, when it is \
+tried next, and every attempt (when, the status answered, the latency, why it failed).";
+
+pub const WEBHOOK_REPLAY_DESCRIPTION: &str = "\
+Sends events again, with their original `webhook-id` and a fresh retry schedule: one event \
+(`eventId`, whatever became of it) or every event whose delivery failed since a time \
+(`failedSince`). The answer counts the deliveries queued (0 when the one named is still \
+pending). A disabled endpoint is 409 `WEBHOOK_DISABLED`: enable it first.";
+
 /// The generated document.
 #[derive(OpenApi)]
 #[openapi(
@@ -140,8 +172,23 @@ Binds an asset of the account to the project. Binding twice is an idempotent 201
         crate::project_assets::list,
         crate::project_assets::bind,
         crate::project_assets::unbind,
+        crate::webhooks::create,
+        crate::webhooks::list,
+        crate::webhooks::get,
+        crate::webhooks::delete,
+        crate::webhooks::rotate_secret,
+        crate::webhooks::enable,
+        crate::webhooks::deliveries,
+        crate::webhooks::replay,
     ),
-    components(schemas(Problem<'static>, AssetType, ProbeStatus)),
+    components(schemas(
+        Problem<'static>,
+        AssetType,
+        ProbeStatus,
+        crate::webhooks::WebhookEventType,
+        crate::webhooks::DeliveryStatus,
+        crate::asset_body::AssetBody,
+    )),
     modifiers(&SecuritySchemes),
     security(("apiKey" = []), ("bearer" = [])),
     tags(
@@ -149,6 +196,7 @@ Binds an asset of the account to the project. Binding twice is an idempotent 201
         (name = "assets", description = "Reading and deleting assets."),
         (name = "projects", description = "Projects, only what uploads need to bind to."),
         (name = "project assets", description = "A project's assets."),
+        (name = "webhooks", description = "Signed notifications of asset events (Standard Webhooks)."),
     ),
 )]
 pub struct ApiDoc;
@@ -185,6 +233,7 @@ pub static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
     fix_links(&mut doc);
     require_a_state_schema_version(&mut doc);
     require_upload_bytes(&mut doc);
+    describe_webhooks(&mut doc);
     serde_json::to_string_pretty(&doc).unwrap_or_default()
 });
 
@@ -244,6 +293,52 @@ fn require_upload_bytes(doc: &mut serde_json::Value) {
             schema.insert("minLength".to_owned(), serde_json::json!(1));
         }
     }
+}
+
+/// The requests assetd sends to webhook endpoints (OpenAPI 3.1's top-level `webhooks`), which
+/// `utoipa` 5 cannot declare.
+fn describe_webhooks(doc: &mut serde_json::Value) {
+    let Some(doc) = doc.as_object_mut() else {
+        return;
+    };
+    doc.insert(
+        "webhooks".to_owned(),
+        serde_json::json!({
+            "assetEvent": {
+                "post": {
+                    "summary": "An asset event, sent to every endpoint that takes its type.",
+                    "operationId": "assetEvent",
+                    "tags": ["webhooks"],
+                    "parameters": [
+                        { "name": "webhook-id", "in": "header", "required": true, "schema": { "type": "string" }, "description": "The event's id; the same on every retry and replay." },
+                        { "name": "webhook-timestamp", "in": "header", "required": true, "schema": { "type": "string" }, "description": "Unix seconds of this attempt." },
+                        { "name": "webhook-signature", "in": "header", "required": true, "schema": { "type": "string" }, "description": "Space-separated `v1,<base64 HMAC-SHA256>` signatures." },
+                    ],
+                    "requestBody": {
+                        "required": true,
+                        "content": { "application/json": { "schema": {
+                            "type": "object",
+                            "required": ["type", "timestamp", "data"],
+                            "properties": {
+                                "type": { "$ref": "#/components/schemas/WebhookEventType" },
+                                "timestamp": { "type": "string", "format": "date-time", "description": "When the change happened." },
+                                "data": { "$ref": "#/components/schemas/AssetBody" },
+                            },
+                        } } },
+                    },
+                    "responses": {
+                        "2XX": response("Taken."),
+                        "410": response("Gone: the endpoint is disabled and nothing more is sent."),
+                        "default": response("Anything else (or no answer within the timeout) is retried."),
+                    },
+                }
+            }
+        }),
+    );
+}
+
+fn response(description: &str) -> serde_json::Value {
+    serde_json::json!({ "description": description })
 }
 
 /// `GET /openapi.json` and the interactive docs under `/docs` (see [`crate::docs`]); no auth.
@@ -791,4 +886,118 @@ mod tests {
             "binary"
         );
     }
+}
+
+#[derive(IntoResponses)]
+pub enum CreateWebhookErrors {
+    /// `BODY_INVALID` (missing, malformed, not a JSON object, not `application/json`, a field of
+    /// the wrong type, a description over 500 characters).
+    #[response(status = 400, content_type = "application/problem+json")]
+    BadRequest(#[to_schema] Problem<'static>),
+    /// `OPEN_API_KEY_INVALID`: no key, or an unknown or revoked key.
+    #[response(status = 401, content_type = "application/problem+json")]
+    Unauthorized(#[to_schema] Problem<'static>),
+    /// `OPEN_API_RUNTIME_ACCESS_FORBIDDEN`: the account is not enabled for the Open API.
+    #[response(status = 403, content_type = "application/problem+json")]
+    Forbidden(#[to_schema] Problem<'static>),
+    /// `WEBHOOK_LIMIT_EXCEEDED`: the account has 20 webhooks already.
+    #[response(status = 409, content_type = "application/problem+json")]
+    Conflict(#[to_schema] Problem<'static>),
+    /// `BODY_TOO_LARGE`: a JSON body over 1 MiB.
+    #[response(status = 413, content_type = "application/problem+json")]
+    TooLarge(#[to_schema] Problem<'static>),
+    /// `WEBHOOK_URL_INVALID` (missing, not an absolute http(s) URL, over 2048 bytes, with
+    /// credentials or a fragment), `WEBHOOK_EVENT_TYPE_INVALID` (an unknown event type).
+    #[response(status = 422, content_type = "application/problem+json")]
+    Unprocessable(#[to_schema] Problem<'static>),
+    /// `OPEN_API_REQUEST_LIMIT_EXCEEDED`: the API key is over its request rate (or, uploading,
+    /// its account streams its most uploads at once); `Retry-After` says when to retry.
+    #[response(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(#[to_schema] Problem<'static>),
+    /// `SERVICE_UNAVAILABLE`: database, catalog or storage unreachable; `Retry-After` says when to retry.
+    #[response(status = 503, content_type = "application/problem+json")]
+    Unavailable(#[to_schema] Problem<'static>),
+}
+
+#[derive(IntoResponses)]
+pub enum WebhookErrors {
+    /// `ID_INVALID` (`webhookId` is not a UUID), `QUERY_INVALID`, `PAGE_SIZE_INVALID`,
+    /// `PAGE_CURSOR_INVALID` (listing deliveries).
+    #[response(status = 400, content_type = "application/problem+json")]
+    BadRequest(#[to_schema] Problem<'static>),
+    /// `OPEN_API_KEY_INVALID`: no key, or an unknown or revoked key.
+    #[response(status = 401, content_type = "application/problem+json")]
+    Unauthorized(#[to_schema] Problem<'static>),
+    /// `OPEN_API_RUNTIME_ACCESS_FORBIDDEN`: the account is not enabled for the Open API.
+    #[response(status = 403, content_type = "application/problem+json")]
+    Forbidden(#[to_schema] Problem<'static>),
+    /// `WEBHOOK_NOT_FOUND`: no such webhook in this account.
+    #[response(status = 404, content_type = "application/problem+json")]
+    NotFound(#[to_schema] Problem<'static>),
+    /// `OPEN_API_REQUEST_LIMIT_EXCEEDED`: the API key is over its request rate (or, uploading,
+    /// its account streams its most uploads at once); `Retry-After` says when to retry.
+    #[response(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(#[to_schema] Problem<'static>),
+    /// `SERVICE_UNAVAILABLE`: database, catalog or storage unreachable; `Retry-After` says when to retry.
+    #[response(status = 503, content_type = "application/problem+json")]
+    Unavailable(#[to_schema] Problem<'static>),
+}
+
+#[derive(IntoResponses)]
+pub enum WebhookBodyErrors {
+    /// `ID_INVALID` (`webhookId` is not a UUID), `BODY_INVALID` (not empty and not a JSON
+    /// object, or `overlapSeconds` not an integer from 0 to 604800).
+    #[response(status = 400, content_type = "application/problem+json")]
+    BadRequest(#[to_schema] Problem<'static>),
+    /// `OPEN_API_KEY_INVALID`: no key, or an unknown or revoked key.
+    #[response(status = 401, content_type = "application/problem+json")]
+    Unauthorized(#[to_schema] Problem<'static>),
+    /// `OPEN_API_RUNTIME_ACCESS_FORBIDDEN`: the account is not enabled for the Open API.
+    #[response(status = 403, content_type = "application/problem+json")]
+    Forbidden(#[to_schema] Problem<'static>),
+    /// `WEBHOOK_NOT_FOUND`: no such webhook in this account.
+    #[response(status = 404, content_type = "application/problem+json")]
+    NotFound(#[to_schema] Problem<'static>),
+    /// `OPEN_API_REQUEST_LIMIT_EXCEEDED`: the API key is over its request rate (or, uploading,
+    /// its account streams its most uploads at once); `Retry-After` says when to retry.
+    #[response(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(#[to_schema] Problem<'static>),
+    /// `SERVICE_UNAVAILABLE`: database, catalog or storage unreachable; `Retry-After` says when to retry.
+    #[response(status = 503, content_type = "application/problem+json")]
+    Unavailable(#[to_schema] Problem<'static>),
+}
+
+#[derive(IntoResponses)]
+pub enum ReplayWebhookErrors {
+    /// `ID_INVALID` (`webhookId` is not a UUID), `BODY_INVALID` (missing, malformed, not a JSON
+    /// object, not `application/json`, a field not a string).
+    #[response(status = 400, content_type = "application/problem+json")]
+    BadRequest(#[to_schema] Problem<'static>),
+    /// `OPEN_API_KEY_INVALID`: no key, or an unknown or revoked key.
+    #[response(status = 401, content_type = "application/problem+json")]
+    Unauthorized(#[to_schema] Problem<'static>),
+    /// `OPEN_API_RUNTIME_ACCESS_FORBIDDEN`: the account is not enabled for the Open API.
+    #[response(status = 403, content_type = "application/problem+json")]
+    Forbidden(#[to_schema] Problem<'static>),
+    /// `WEBHOOK_NOT_FOUND` (no such webhook in this account), `WEBHOOK_EVENT_NOT_FOUND` (the
+    /// event was never delivered to this webhook).
+    #[response(status = 404, content_type = "application/problem+json")]
+    NotFound(#[to_schema] Problem<'static>),
+    /// `WEBHOOK_DISABLED`: the webhook is disabled; enable it first.
+    #[response(status = 409, content_type = "application/problem+json")]
+    Conflict(#[to_schema] Problem<'static>),
+    /// `BODY_TOO_LARGE`: a JSON body over 1 MiB.
+    #[response(status = 413, content_type = "application/problem+json")]
+    TooLarge(#[to_schema] Problem<'static>),
+    /// `WEBHOOK_REPLAY_INVALID`: not exactly one of `eventId` (a UUID) and `failedSince` (an
+    /// RFC 3339 time).
+    #[response(status = 422, content_type = "application/problem+json")]
+    Unprocessable(#[to_schema] Problem<'static>),
+    /// `OPEN_API_REQUEST_LIMIT_EXCEEDED`: the API key is over its request rate (or, uploading,
+    /// its account streams its most uploads at once); `Retry-After` says when to retry.
+    #[response(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(#[to_schema] Problem<'static>),
+    /// `SERVICE_UNAVAILABLE`: database, catalog or storage unreachable; `Retry-After` says when to retry.
+    #[response(status = 503, content_type = "application/problem+json")]
+    Unavailable(#[to_schema] Problem<'static>),
 }

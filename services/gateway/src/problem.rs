@@ -136,6 +136,20 @@ pub enum ApiError {
         "The uploaded bytes do not match the {0} digest sent; nothing was stored, send the file again."
     )]
     DigestMismatch(&'static str),
+    #[error("No webhook with this id.")]
+    WebhookNotFound,
+    #[error("This event was never delivered to this webhook.")]
+    WebhookEventNotFound,
+    #[error("The webhook is disabled (it answered 410 Gone); enable it first.")]
+    WebhookDisabled,
+    #[error("An account has at most 20 webhooks; delete one first.")]
+    WebhookLimitExceeded,
+    #[error("{0}")]
+    WebhookUrlInvalid(String),
+    #[error("{0}")]
+    WebhookEventTypeInvalid(String),
+    #[error("{0}")]
+    WebhookReplayInvalid(String),
     #[error("Internal error.")]
     Internal,
 }
@@ -219,6 +233,13 @@ impl ApiError {
             Self::ProtocolUnsupported(_) => Reason::UploadProtocolUnsupported,
             Self::DigestInvalid(_) => Reason::UploadDigestInvalid,
             Self::DigestMismatch(_) => Reason::UploadDigestMismatch,
+            Self::WebhookNotFound => Reason::WebhookNotFound,
+            Self::WebhookEventNotFound => Reason::WebhookEventNotFound,
+            Self::WebhookDisabled => Reason::WebhookDisabled,
+            Self::WebhookLimitExceeded => Reason::WebhookLimitExceeded,
+            Self::WebhookUrlInvalid(_) => Reason::WebhookUrlInvalid,
+            Self::WebhookEventTypeInvalid(_) => Reason::WebhookEventTypeInvalid,
+            Self::WebhookReplayInvalid(_) => Reason::WebhookReplayInvalid,
             Self::Internal => Reason::Internal,
         }
     }

@@ -120,6 +120,7 @@ reasons! {
     // Conflicts.
     AssetReferenced => "ASSET_REFERENCED", CONFLICT, "CONFLICT", "Asset in use", FailedPrecondition;
     AssetExists => "ASSET_EXISTS", CONFLICT, "CONFLICT", "Asset exists", AlreadyExists;
+    WebhookLimitExceeded => "WEBHOOK_LIMIT_EXCEEDED", CONFLICT, "CONFLICT", "Too many webhooks", FailedPrecondition;
     WebhookDisabled => "WEBHOOK_DISABLED", CONFLICT, "CONFLICT", "Webhook disabled", FailedPrecondition;
     IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED", CONFLICT, "CONFLICT", "Idempotency key reused", AlreadyExists;
     // Load and outages.

@@ -143,9 +143,7 @@ pub async fn create(db: &Db, new: NewWebhook) -> Result<pb::Webhook> {
     .await?
     .try_get("n")?;
     if count >= WEBHOOKS_PER_ACCOUNT_MAX {
-        return Err(Error::InvalidArgument(format!(
-            "an account has at most {WEBHOOKS_PER_ACCOUNT_MAX} webhooks; delete one first"
-        )));
+        return Err(Error::WebhookLimitExceeded(WEBHOOKS_PER_ACCOUNT_MAX));
     }
     let row = sqlx::query(&format!(
         "INSERT INTO webhook_endpoints (webhook_id, account_id, url, events, description, secret, \
