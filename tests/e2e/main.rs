@@ -17,6 +17,7 @@ mod s3;
 mod streaming;
 mod traces;
 mod uploads;
+mod webhooks;
 
 use assetd_tests::Assetd;
 use reqwest::{Client, StatusCode};

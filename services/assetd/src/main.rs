@@ -9,6 +9,7 @@ mod roles;
 
 use assetd_catalog::{CatalogConfig, config::DatabaseConfig};
 use assetd_gateway::GatewayConfig;
+use assetd_notifier::NotifierConfig;
 use assetd_platform::{
     admin::{self, AdminConfig},
     amqp::AmqpConfig,
@@ -16,7 +17,6 @@ use assetd_platform::{
     storage::StorageConfig,
     telemetry,
 };
-use assetd_notifier::NotifierConfig;
 use assetd_prober::ProberConfig;
 use assetd_proto::catalog::v1::{ReprobeRequest, reprobe_request::Target};
 

@@ -11,13 +11,13 @@ use assetd_catalog::{
     server::CatalogServer, store::accounts,
 };
 use assetd_gateway::{Admission, AppState, GatewayConfig};
+use assetd_notifier::NotifierConfig;
 use assetd_platform::{
     admin::{AdminConfig, Check},
     amqp::{AmqpConfig, Topology},
     service_token::ServiceTokenConfig,
     storage::{Storage, StorageConfig},
 };
-use assetd_notifier::NotifierConfig;
 use assetd_prober::ProberConfig;
 use assetd_proto::catalog::{CatalogClient, v1::ReprobeRequest};
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -50,7 +50,8 @@ pub async fn serve(
         .await?
         .start(&mut process);
     let storage = open_storage(&storage, &mut process)?;
-    let gateway = GatewayRole::build(&gateway, storage.clone(), catalog.clone(), &mut process).await?;
+    let gateway =
+        GatewayRole::build(&gateway, storage.clone(), catalog.clone(), &mut process).await?;
     // Webhook payloads link to the files this gateway serves.
     notifier
         .webhook_public_url

@@ -72,14 +72,15 @@ impl Relay {
             if !batch.is_empty() {
                 self.publish_batch(channel, &batch).await?;
             }
-            let deliveries =
-                match webhook_deliveries::claim(&self.db, BATCH, WEBHOOK_LEASE_SECS).await {
-                    Ok(deliveries) => deliveries,
-                    Err(err) => {
-                        tracing::warn!(error = %err, "outbox relay cannot read the webhook deliveries");
-                        Vec::new()
-                    }
-                };
+            let deliveries = match webhook_deliveries::claim(&self.db, BATCH, WEBHOOK_LEASE_SECS)
+                .await
+            {
+                Ok(deliveries) => deliveries,
+                Err(err) => {
+                    tracing::warn!(error = %err, "outbox relay cannot read the webhook deliveries");
+                    Vec::new()
+                }
+            };
             if !deliveries.is_empty() {
                 self.publish_deliveries(channel, &deliveries).await?;
             }

@@ -803,11 +803,11 @@ impl CatalogService for Catalog {
     ) -> Result<Response<pb::ReplayWebhookEventsResponse>, Status> {
         let req = request.into_inner();
         let what = match req.target {
-            Some(pb::replay_webhook_events_request::Target::EventId(event_id)) => {
-                Replay::Event(event_id.parse().map_err(|_| {
-                    Error::WebhookReplayInvalid("eventId must be a UUID".into())
-                })?)
-            }
+            Some(pb::replay_webhook_events_request::Target::EventId(event_id)) => Replay::Event(
+                event_id
+                    .parse()
+                    .map_err(|_| Error::WebhookReplayInvalid("eventId must be a UUID".into()))?,
+            ),
             Some(pb::replay_webhook_events_request::Target::FailedSinceUnixMicros(since)) => {
                 Replay::FailedSince(since)
             }
@@ -844,8 +844,7 @@ impl CatalogService for Catalog {
         loop {
             // Taken before the claim, so a delivery written meanwhile ends the wait below.
             let mut waiter = self.jobs_queued.waiter();
-            let dispatches =
-                webhook_deliveries::claim(&self.db, req.max, req.lease_secs).await?;
+            let dispatches = webhook_deliveries::claim(&self.db, req.max, req.lease_secs).await?;
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             if !dispatches.is_empty() || left.is_zero() || shutdown.is_cancelled() {
                 return Ok(Response::new(pb::ClaimWebhookDeliveriesResponse {

@@ -87,11 +87,9 @@ async fn file_url_with(storage: &Storage, public_url: &str, key: &str) -> Result
     match storage.public_access() {
         PublicAccess::ViaGateway => Ok(format!("{public_url}/files/{key}")),
         PublicAccess::BaseUrl(base) => Ok(format!("{base}/{key}")),
-        PublicAccess::Presigned(ttl) => {
-            storage.presign_read(key, *ttl).await.map_err(|err| {
-                tracing::warn!(error = ?err, "cannot presign a file URL");
-                ApiError::Unavailable("Storage")
-            })
-        }
+        PublicAccess::Presigned(ttl) => storage.presign_read(key, *ttl).await.map_err(|err| {
+            tracing::warn!(error = ?err, "cannot presign a file URL");
+            ApiError::Unavailable("Storage")
+        }),
     }
 }

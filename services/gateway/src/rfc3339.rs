@@ -49,7 +49,12 @@ pub fn to_unix_micros(text: &str) -> Option<i64> {
             .all(|b| b.is_ascii_digit())
             .then(|| part.parse().ok())?
     };
-    if bytes.len() < 20 || bytes[4] != b'-' || bytes[7] != b'-' || bytes[13] != b':' || bytes[16] != b':' {
+    if bytes.len() < 20
+        || bytes[4] != b'-'
+        || bytes[7] != b'-'
+        || bytes[13] != b':'
+        || bytes[16] != b':'
+    {
         return None;
     }
     if !matches!(bytes[10], b'T' | b't' | b' ') {
@@ -57,7 +62,12 @@ pub fn to_unix_micros(text: &str) -> Option<i64> {
     }
     let (year, month, day) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
     let (hour, minute, second) = (digits(11..13)?, digits(14..16)?, digits(17..19)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
         return None;
     }
     let mut rest = &text[19..];
@@ -79,7 +89,10 @@ pub fn to_unix_micros(text: &str) -> Option<i64> {
                 "-" => -1,
                 _ => return None,
             };
-            let (h, m) = (rest[1..3].parse::<i64>().ok()?, rest[4..6].parse::<i64>().ok()?);
+            let (h, m) = (
+                rest[1..3].parse::<i64>().ok()?,
+                rest[4..6].parse::<i64>().ok()?,
+            );
             sign * (h * 3600 + m * 60)
         }
         _ => return None,
@@ -102,8 +115,18 @@ mod tests {
             to_unix_micros("2026-11-26T18:37:10.5+01:00"),
             Some(1_795_714_630_500_000)
         );
-        assert_eq!(to_unix_micros("2026-11-26T17:37:10Z"), Some(1_795_714_630_000_000));
-        for bad in ["", "2026-11-26", "2026-13-26T17:37:10Z", "2026-11-26T17:37:10", "2026-11-26T17:37:10.Z", "x026-11-26T17:37:10Z"] {
+        assert_eq!(
+            to_unix_micros("2026-11-26T17:37:10Z"),
+            Some(1_795_714_630_000_000)
+        );
+        for bad in [
+            "",
+            "2026-11-26",
+            "2026-13-26T17:37:10Z",
+            "2026-11-26T17:37:10",
+            "2026-11-26T17:37:10.Z",
+            "x026-11-26T17:37:10Z",
+        ] {
             assert_eq!(to_unix_micros(bad), None, "{bad}");
         }
     }

@@ -15,8 +15,7 @@ use futures::StreamExt;
 use lapin::{
     message::Delivery,
     options::{
-        BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions,
-        BasicQosOptions,
+        BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions,
     },
     types::FieldTable,
 };
@@ -101,7 +100,9 @@ async fn consume(
 
 async fn handle(notifier: &Notifier, delivery: Delivery) {
     let Ok(message) = serde_json::from_slice::<JobMessage>(&delivery.data) else {
-        tracing::error!("unreadable webhook delivery message; dropping it (its delivery is published again from the outbox)");
+        tracing::error!(
+            "unreadable webhook delivery message; dropping it (its delivery is published again from the outbox)"
+        );
         let _ = delivery.ack(BasicAckOptions::default()).await;
         return;
     };
@@ -117,7 +118,10 @@ async fn handle(notifier: &Notifier, delivery: Delivery) {
             notifier.deliver(dispatch.into_inner()).await;
         }
         Err(status) if grpc_error::reason(&status) == Some(Reason::WebhookEventNotFound) => {
-            tracing::debug!(delivery_id = message.job_id, "webhook delivery already settled or its endpoint gone");
+            tracing::debug!(
+                delivery_id = message.job_id,
+                "webhook delivery already settled or its endpoint gone"
+            );
         }
         Err(status) => {
             tracing::warn!(delivery_id = message.job_id, code = ?status.code(), "cannot look up a webhook delivery; it goes back to the queue");

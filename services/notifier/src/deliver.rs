@@ -36,10 +36,7 @@ pub struct Notifier {
 impl Notifier {
     /// The request body of a dispatch.
     async fn payload(&self, dispatch: &pb::WebhookDispatch) -> Result<Bytes, String> {
-        let asset = dispatch
-            .asset
-            .clone()
-            .ok_or("the event holds no asset")?;
+        let asset = dispatch.asset.clone().ok_or("the event holds no asset")?;
         let data = AssetBody::render_with(&self.storage, &self.public_url, asset)
             .await
             .map_err(|err| format!("cannot render the asset: {err:?}"))?;
@@ -60,7 +57,11 @@ impl Notifier {
             Ok(body) => body,
             Err(error) => {
                 // Not an attempt: the presigned URL could not be made, say. Try again soon.
-                tracing::warn!(delivery_id = dispatch.delivery_id, error, "cannot build a webhook payload; retrying");
+                tracing::warn!(
+                    delivery_id = dispatch.delivery_id,
+                    error,
+                    "cannot build a webhook payload; retrying"
+                );
                 return self
                     .record(&dispatch, None, Outcome::Retry, Duration::from_secs(5))
                     .await;
@@ -152,7 +153,12 @@ impl Notifier {
                 outcome: outcome.into(),
                 retry_at_unix_micros: retry_at,
             };
-            return self.catalog.clone().record_webhook_attempt(request).await.is_ok();
+            return self
+                .catalog
+                .clone()
+                .record_webhook_attempt(request)
+                .await
+                .is_ok();
         };
         let request = RecordWebhookAttemptRequest {
             delivery_id: dispatch.delivery_id.clone(),

@@ -63,7 +63,9 @@ pub async fn run(
         .await
         .is_err()
     {
-        tracing::warn!("webhook attempts did not finish in time; they are sent again after their lease");
+        tracing::warn!(
+            "webhook attempts did not finish in time; they are sent again after their lease"
+        );
     }
     tracing::info!("notifier stopped");
     Ok(())

@@ -34,7 +34,9 @@ pub struct Sender {
 fn now_micros() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| i64::try_from(elapsed.as_micros()).unwrap_or(i64::MAX))
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_micros()).unwrap_or(i64::MAX)
+        })
 }
 
 /// An error and its causes, one line (reqwest's top error rarely says why).
@@ -107,10 +109,7 @@ impl Sender {
         let response = match response {
             Ok(response) => response,
             Err(err) if err.is_timeout() => {
-                return failed(format!(
-                    "no answer within {} s",
-                    self.timeout.as_secs_f64()
-                ));
+                return failed(format!("no answer within {} s", self.timeout.as_secs_f64()));
             }
             Err(err) => return failed(chain(&err)),
         };

@@ -31,7 +31,10 @@ fn sign(secret: &str, msg_id: &str, timestamp: i64, body: &[u8]) -> Option<Strin
     mac.update(timestamp.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);
-    Some(format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes())))
+    Some(format!(
+        "v1,{}",
+        STANDARD.encode(mac.finalize().into_bytes())
+    ))
 }
 
 #[cfg(test)]
@@ -58,7 +61,8 @@ mod tests {
     fn two_secrets_sign_twice() {
         let a = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_owned();
         let b = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD".to_owned();
-        let header = signature_header(&[a, b, "whsec_%%%".into()], "msg", 1, b"{}").expect("signed");
+        let header =
+            signature_header(&[a, b, "whsec_%%%".into()], "msg", 1, b"{}").expect("signed");
         assert_eq!(header.split(' ').count(), 2);
         assert!(signature_header(&["whsec_%%%".into()], "msg", 1, b"{}").is_none());
     }

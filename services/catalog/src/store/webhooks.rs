@@ -352,10 +352,7 @@ mod tests {
 
     #[test]
     fn urls_are_absolute_http_without_credentials() {
-        for good in [
-            "https://example.com/hooks",
-            "http://127.0.0.1:8080/x?y=1",
-        ] {
+        for good in ["https://example.com/hooks", "http://127.0.0.1:8080/x?y=1"] {
             assert!(check_url(good).is_ok(), "{good}");
         }
         for bad in [
