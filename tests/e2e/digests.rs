@@ -41,6 +41,25 @@ async fn digests_are_checked_and_answered() {
             format!("sha-256=:{}:", b64(&sha256)).as_str(),
             "{name}"
         );
+        // GET /files carries the same digest, on a range too (the whole representation's).
+        let body: serde_json::Value = response.json().await.expect("json");
+        let file_url = body["data"]["fileUrl"]
+            .as_str()
+            .expect("fileUrl")
+            .to_owned();
+        for range in [None, Some("bytes=0-9")] {
+            let mut request = reqwest::Client::new().get(&file_url);
+            if let Some(range) = range {
+                request = request.header("range", range);
+            }
+            let file = request.send().await.expect("GET file");
+            assert!(file.status().is_success(), "{name} {range:?}");
+            assert_eq!(
+                file.headers()["repr-digest"],
+                format!("sha-256=:{}:", b64(&sha256)).as_str(),
+                "{name} {range:?}"
+            );
+        }
         for (field, wrong) in [
             ("content-digest", format!("sha-256=:{}:", b64(&[0u8; 32]))),
             ("repr-digest", format!("sha-512=:{}:", b64(&[0u8; 64]))),

@@ -315,7 +315,7 @@ async fn webhooks_are_signed_retried_disabled_logged_and_replayed() {
     let ready = of_type(&requests, "asset.ready")[0];
     // `data` is the asset exactly as GET shows it.
     assert_eq!(ready["body"]["data"], probed, "{ready:#}");
-    assert_eq!(ready["body"]["data"]["width"], 1200);
+    assert_eq!(ready["body"]["data"]["probeStatus"], "ready");
     assert!(
         ready["body"]["timestamp"]
             .as_str()

@@ -1,6 +1,8 @@
-//! `GET /files/{key}`: serves stored objects, with single-range support, when storage is not publicly reachable itself.
+//! `GET /files/{key}`: serves stored objects, with single-range support and their RFC 9530
+//! `Repr-Digest`, when storage is not publicly reachable itself.
 
 use assetd_platform::storage::StorageError;
+use assetd_proto::catalog::v1::GetAssetRequest;
 use axum::{
     body::Body,
     extract::{Path, State},
@@ -51,10 +53,10 @@ pub async fn serve_file(
     Path(key): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let format = StorageKey::parse(&key)
-        .ok_or(ApiError::FileNotFound)?
-        .format;
-    let size = state.storage.size(&key).await.map_err(|err| match err {
+    let parsed = StorageKey::parse(&key).ok_or(ApiError::FileNotFound)?;
+    let format = parsed.format;
+    let (size, digest) = tokio::join!(state.storage.size(&key), repr_digest(&state, &parsed, &key));
+    let size = size.map_err(|err| match err {
         StorageError::NotFound => ApiError::FileNotFound,
         other => {
             tracing::warn!(error = ?other, "storage failed while serving a file");
@@ -102,6 +104,10 @@ pub async fn serve_file(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=31536000, immutable"),
     );
+    // The digest of the whole object (the representation), on ranges too (RFC 9530 §3).
+    if let Some(value) = digest.and_then(|d| HeaderValue::from_str(&d).ok()) {
+        out.insert("repr-digest", value);
+    }
     if status == StatusCode::PARTIAL_CONTENT {
         let value = format!("bytes {}-{}/{size}", span.start, span.end - 1);
         if let Ok(value) = HeaderValue::from_str(&value) {
@@ -109,6 +115,32 @@ pub async fn serve_file(
         }
     }
     Ok(response)
+}
+
+/// The `Repr-Digest` of the asset stored under `key`, from its recorded SHA-256. `None` (the
+/// file is still served) when the catalog has no such asset or cannot be reached.
+async fn repr_digest(state: &AppState, parsed: &StorageKey, key: &str) -> Option<String> {
+    let asset = state
+        .catalog
+        .clone()
+        .get_asset(GetAssetRequest {
+            account_id: parsed.account_id.to_string(),
+            asset_id: parsed.asset_id.to_string(),
+        })
+        .await;
+    match asset {
+        Ok(asset) => {
+            let asset = asset.into_inner();
+            (asset.file_key == key)
+                .then(|| crate::digest::repr_digest(&asset.sha256))
+                .flatten()
+        }
+        Err(status) if status.code() == tonic::Code::NotFound => None,
+        Err(status) => {
+            tracing::warn!(code = ?status.code(), key, "cannot look up a file's digest; serving it without Repr-Digest");
+            None
+        }
+    }
 }
 
 #[cfg(test)]

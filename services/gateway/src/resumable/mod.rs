@@ -363,6 +363,10 @@ async fn appended_answer(
         );
     }
     if let (Protocol::Ietf(_), Some(asset)) = (protocol, appended.asset) {
+        // Like a single-request upload's 201: the stored bytes' digest (RFC 9530).
+        if let Some(digest) = crate::digest::repr_digest(&asset.sha256) {
+            insert(&mut headers, "repr-digest", digest);
+        }
         let body = Json(AssetEnvelope::from(AssetBody::render(state, asset).await?));
         return Ok((StatusCode::CREATED, headers, body).into_response());
     }
