@@ -31,6 +31,7 @@ struct Cli {
 }
 
 #[derive(Subcommand, Debug)]
+#[allow(clippy::large_enum_variant)] // Parsed once at start; boxing the configs buys nothing.
 enum Command {
     /// Every role in one process: the embedded default (SQLite and a local directory unless configured otherwise).
     Serve {

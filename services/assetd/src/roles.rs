@@ -127,6 +127,7 @@ struct CatalogRole {
     listener: TcpListener,
     amqp: AmqpConfig,
     idempotency_ttl: Duration,
+    webhook_retention: Duration,
 }
 
 impl CatalogRole {
@@ -153,6 +154,7 @@ impl CatalogRole {
             listener,
             amqp: amqp.clone(),
             idempotency_ttl: Duration::from_secs(config.idempotency_key_ttl_secs),
+            webhook_retention: Duration::from_secs(config.webhook_retention_days * 86_400),
         })
     }
 
@@ -163,6 +165,7 @@ impl CatalogRole {
             listener,
             amqp,
             idempotency_ttl,
+            webhook_retention,
         } = self;
         let stop = process.core_shutdown.clone();
         let jobs_queued = JobsQueued::default();
@@ -178,6 +181,7 @@ impl CatalogRole {
             process.readiness.clone(),
             process.service_token.require(),
             idempotency_ttl,
+            webhook_retention,
             stop.clone(),
         );
         let local = server.local_client(process.service_token.client_token());

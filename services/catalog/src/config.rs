@@ -43,4 +43,13 @@ pub struct CatalogConfig {
         value_parser = clap::value_parser!(u64).range(1..)
     )]
     pub idempotency_key_ttl_secs: u64,
+    /// How long settled webhook deliveries (succeeded or failed), their attempts and their
+    /// events are kept in the delivery log, in days; older ones are swept.
+    #[arg(
+        long,
+        env = "ASSETD_WEBHOOK_RETENTION_DAYS",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub webhook_retention_days: u64,
 }

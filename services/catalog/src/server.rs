@@ -41,10 +41,12 @@ impl CatalogServer {
         readiness: Readiness,
         service_token: RequireServiceToken,
         idempotency_ttl: Duration,
+        webhook_retention: Duration,
         shutdown: CancellationToken,
     ) -> Self {
         spawn_outbox_gauges(db.clone(), shutdown.clone());
         spawn_idempotency_sweeper(db.clone(), idempotency_ttl, shutdown.clone());
+        spawn_webhook_sweeper(db.clone(), webhook_retention, shutdown.clone());
         let probe_events = ProbeEvents::new(shutdown.clone());
         if db.engine() == Engine::Postgres {
             probe_events.spawn_pg_listener(db.url().to_owned(), jobs_queued.clone());
@@ -105,6 +107,28 @@ fn spawn_outbox_gauges(db: Db, shutdown: CancellationToken) {
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 () = tokio::time::sleep(Duration::from_secs(5)) => {}
+            }
+        }
+    });
+}
+
+/// Deletes settled webhook deliveries older than `retention` from the delivery log, at start
+/// and then hourly.
+fn spawn_webhook_sweeper(db: Db, retention: Duration, shutdown: CancellationToken) {
+    tokio::spawn(async move {
+        loop {
+            let before = crate::time::now_micros()
+                .saturating_sub(i64::try_from(retention.as_micros()).unwrap_or(i64::MAX));
+            match webhook_deliveries::sweep(&db, before).await {
+                Ok(0) => {}
+                Ok(deleted) => tracing::info!(deleted, "old webhook deliveries swept"),
+                Err(err) => {
+                    tracing::warn!(error = %err, "cannot sweep old webhook deliveries; retrying later")
+                }
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = tokio::time::sleep(Duration::from_secs(3600)) => {}
             }
         }
     });

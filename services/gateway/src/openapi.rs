@@ -268,6 +268,19 @@ fn fix_links(doc: &mut serde_json::Value) {
 /// A project is created with `stateSchemaVersion` (1.1) or `stateVersion` (1.0), at least one:
 /// a rule `ToSchema` cannot state, so it is added to the generated schema.
 fn require_a_state_schema_version(doc: &mut serde_json::Value) {
+    // A replay names exactly one of its two targets, likewise.
+    if let Some(schema) = doc
+        .pointer_mut("/components/schemas/ReplayWebhook")
+        .and_then(|schema| schema.as_object_mut())
+    {
+        schema.insert(
+            "oneOf".to_owned(),
+            serde_json::json!([
+                { "required": ["eventId"] },
+                { "required": ["failedSince"] },
+            ]),
+        );
+    }
     if let Some(schema) = doc
         .pointer_mut("/components/schemas/CreateProject")
         .and_then(|schema| schema.as_object_mut())

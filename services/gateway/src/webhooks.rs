@@ -43,6 +43,7 @@ pub const DEFAULT_OVERLAP_SECS: u32 = 24 * 3600;
 pub const MAX_OVERLAP_SECS: u32 = 7 * 24 * 3600;
 
 /// A webhook event type.
+#[allow(clippy::enum_variant_names)] // Every event so far is about an asset.
 #[derive(Debug, Clone, Copy, utoipa::ToSchema)]
 pub enum WebhookEventType {
     #[schema(rename = "asset.created")]
@@ -193,8 +194,12 @@ pub struct WebhookReplay {
 #[derive(Debug, utoipa::ToSchema)]
 #[schema(rename_all = "camelCase")]
 pub struct CreateWebhook {
-    /// Where events are POSTed: an absolute `https://` (or `http://`) URL without credentials.
-    #[schema(max_length = 2048)]
+    /// Where events are POSTed: an absolute `https://` (or `http://`) URL without credentials
+    /// or fragment.
+    #[schema(
+        max_length = 2048,
+        pattern = "^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?$"
+    )]
     pub url: String,
     /// The event types to send; omitted or empty sends every type.
     #[schema(nullable = false)]
@@ -298,14 +303,15 @@ impl WebhookEventType {
     }
 }
 
-/// An optional JSON object body: empty is `{}`.
+/// An optional JSON object body: empty (or `null`) is `{}`.
 fn optional_object(body: &Bytes) -> Result<Map<String, Value>, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Map::new());
     }
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(object)) => Ok(object),
-        _ => Err(body_error("must be empty or a JSON object.")),
+        Ok(Value::Null) => Ok(Map::new()),
+        _ => Err(body_error("must be empty, null or a JSON object.")),
     }
 }
 
@@ -479,8 +485,17 @@ pub async fn rotate_secret(
     let body = optional_object(&body)?;
     let overlap_secs = match body.get("overlapSeconds") {
         None => DEFAULT_OVERLAP_SECS,
+        // JSON Schema's integers include `129.0`.
         Some(value) => value
             .as_u64()
+            .or_else(|| {
+                value
+                    .as_f64()
+                    .filter(|secs| {
+                        secs.fract() == 0.0 && *secs >= 0.0 && *secs <= f64::from(u32::MAX)
+                    })
+                    .map(|secs| secs as u64)
+            })
             .and_then(|secs| u32::try_from(secs).ok())
             .filter(|&secs| secs <= MAX_OVERLAP_SECS)
             .ok_or_else(|| {

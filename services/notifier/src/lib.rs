@@ -66,12 +66,20 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let timeout = Duration::from_secs(config.webhook_timeout_secs.max(1));
-    let public_url = config
-        .webhook_public_url
-        .clone()
-        .unwrap_or_else(|| "http://127.0.0.1:8080".to_owned())
-        .trim_end_matches('/')
-        .to_owned();
+    let public_url = match &config.webhook_public_url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => {
+            if matches!(
+                storage.public_access(),
+                assetd_platform::storage::PublicAccess::ViaGateway
+            ) {
+                tracing::warn!(
+                    "ASSETD_PUBLIC_URL is not set: webhook payloads link files at http://127.0.0.1:8080; set it to the gateway's public URL"
+                );
+            }
+            "http://127.0.0.1:8080".to_owned()
+        }
+    };
     let notifier = Notifier {
         catalog,
         sender: Sender::new(config.policy(), timeout)?,

@@ -374,6 +374,34 @@ pub async fn replay(
     }
 }
 
+/// Deletes settled deliveries last changed before `before` (Unix microseconds) with their
+/// attempts, and the events no delivery refers to any more; returns the deliveries deleted.
+pub async fn sweep(db: &Db, before: i64) -> Result<u64> {
+    let mut tx = db.writer().begin().await?;
+    sqlx::query(
+        "DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT delivery_id FROM webhook_deliveries \
+         WHERE status <> 'pending' AND updated_at < $1)",
+    )
+    .bind(before)
+    .execute(&mut *tx)
+    .await?;
+    let deleted =
+        sqlx::query("DELETE FROM webhook_deliveries WHERE status <> 'pending' AND updated_at < $1")
+            .bind(before)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+    sqlx::query(
+        "DELETE FROM webhook_events WHERE created_at < $1 AND NOT EXISTS \
+         (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = webhook_events.event_id)",
+    )
+    .bind(before)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(deleted)
+}
+
 /// Pending deliveries and how long the oldest due one has waited, for metrics.
 pub async fn backlog(db: &Db) -> Result<(i64, std::time::Duration)> {
     let now = now_micros();
