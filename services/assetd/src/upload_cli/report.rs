@@ -34,6 +34,9 @@ impl ProgressMode {
     }
 }
 
+/// How often bars are redrawn when nothing moved.
+const TICK: Duration = Duration::from_millis(200);
+
 /// On a slow file, a plain progress line at least this often (when bytes moved).
 const LINE_EVERY: Duration = Duration::from_secs(5);
 
@@ -104,6 +107,8 @@ impl Reporter {
                      {binary_bytes_per_sec} {elapsed}, eta {eta}",
             )));
             total.set_prefix(format!("{:<32}", "total"));
+            // Draws are rate-limited: a tick redraws what the last, skipped update changed.
+            total.enable_steady_tick(TICK);
             total.set_message(format!("0/{files} files"));
             Bars {
                 multi,
@@ -131,6 +136,7 @@ impl Reporter {
                 )),
             );
             bar.set_prefix(format!("{:<32}", shorten(display, 32)));
+            bar.enable_steady_tick(TICK);
             bar
         });
         FileProgress {
