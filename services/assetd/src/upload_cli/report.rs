@@ -9,7 +9,7 @@ use std::{
 };
 
 use indicatif::{BinaryBytes, MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// How progress is shown on standard error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,7 +168,7 @@ impl Reporter {
     /// A file ended: its bar goes, its result is printed on standard output.
     pub fn finish(&self, progress: FileProgress, outcome: &Outcome) {
         let line = if self.json {
-            result_json(&progress.display, outcome).to_string()
+            result_json(&progress.display, outcome)
         } else {
             result_line(&progress.display, outcome)
         };
@@ -361,47 +361,110 @@ pub fn result_line(display: &str, outcome: &Outcome) -> String {
     }
 }
 
-/// One JSON object: `path`, `status` (`ok` | `failed`), and the asset's fields or the error's.
-pub fn result_json(display: &str, outcome: &Outcome) -> Value {
+/// One `--json` object, its fields in this order: `path`, `status` (`ok` | `failed`), then the
+/// asset's fields (the probe's `width`, `height`, `duration` once `ready`) or the error's.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ResultObject<'a> {
+    path: &'a str,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    asset_id: Option<&'a str>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    kind: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    size: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sha256: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file_url: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resumable: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    probe_status: Option<&'a Value>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    probed: Option<Measures<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_code: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<&'a str>,
+    /// The answer's status; `null` for the client's own codes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http_status: Option<Option<u16>>,
+}
+
+#[derive(serde::Serialize)]
+struct Measures<'a> {
+    width: &'a Value,
+    height: &'a Value,
+    duration: &'a Value,
+}
+
+fn result_object<'a>(display: &'a str, outcome: &'a Outcome) -> ResultObject<'a> {
+    let mut object = ResultObject {
+        path: display,
+        status: "ok",
+        asset_id: None,
+        kind: None,
+        size: None,
+        sha256: None,
+        file_url: None,
+        resumable: None,
+        probe_status: None,
+        probed: None,
+        error_code: None,
+        detail: None,
+        http_status: None,
+    };
     match outcome {
         Outcome::Uploaded { asset, resumable } => {
-            let mut object = json!({
-                "path": display,
-                "status": "ok",
-                "assetId": asset["assetId"],
-                "type": asset["type"],
-                "size": asset["size"],
-                "sha256": asset["sha256"],
-                "fileUrl": asset["fileUrl"],
-                "probeStatus": asset["probeStatus"],
-                "resumable": resumable,
-            });
+            object.asset_id = asset["assetId"].as_str();
+            object.kind = Some(&asset["type"]);
+            object.size = Some(&asset["size"]);
+            object.sha256 = Some(&asset["sha256"]);
+            object.file_url = Some(&asset["fileUrl"]);
+            object.resumable = Some(*resumable);
+            object.probe_status = Some(&asset["probeStatus"]);
             if asset["probeStatus"] == "ready" {
-                for field in ["width", "height", "duration"] {
-                    object[field] = asset[field].clone();
-                }
+                object.probed = Some(Measures {
+                    width: &asset["width"],
+                    height: &asset["height"],
+                    duration: &asset["duration"],
+                });
             }
-            object
         }
         Outcome::Failed(failure) => {
-            let mut object = json!({
-                "path": display,
-                "status": "failed",
-                "errorCode": failure.code,
-                "detail": failure.detail,
-                "httpStatus": failure.status,
-            });
-            if let Some(asset_id) = &failure.asset_id {
-                object["assetId"] = json!(asset_id);
-            }
-            object
+            object.status = "failed";
+            object.error_code = Some(&failure.code);
+            object.detail = Some(&failure.detail);
+            object.http_status = Some(failure.status);
+            object.asset_id = failure.asset_id.as_deref();
         }
     }
+    object
+}
+
+/// The `--json` line of one file.
+pub fn result_json(display: &str, outcome: &Outcome) -> String {
+    let object = result_object(display, outcome);
+    let line = serde_json::to_string(&object);
+    // Serializing borrowed JSON values into a string cannot fail; say so if it ever does.
+    line.unwrap_or_else(|err| {
+        format!(
+            r#"{{"path":{display:?},"status":"failed","errorCode":"INTERNAL","detail":"{err}"}}"#
+        )
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use serde_json::json;
+
+    fn object(display: &str, outcome: &Outcome) -> Value {
+        serde_json::from_str(&result_json(display, outcome)).expect("JSON")
+    }
 
     fn asset(probe: &str) -> Value {
         json!({"assetId": "a1", "type": "IMAGE", "size": 2048, "sha256": "ab", "fileUrl": "u",
@@ -440,7 +503,7 @@ mod tests {
 
     #[test]
     fn result_objects() {
-        let ok = result_json(
+        let ok = object(
             "hero.png",
             &Outcome::Uploaded {
                 asset: asset("ready"),
@@ -450,7 +513,7 @@ mod tests {
         assert_eq!(ok["status"], "ok");
         assert_eq!(ok["width"], 64);
         assert!(ok["duration"].is_null() && ok.get("duration").is_some());
-        let pending = result_json(
+        let pending = object(
             "hero.png",
             &Outcome::Uploaded {
                 asset: asset("pending"),
@@ -458,7 +521,7 @@ mod tests {
             },
         );
         assert!(pending.get("width").is_none());
-        let failed = result_json(
+        let failed = object(
             "x",
             &Outcome::Failed(Failure::client("FILE_UNREADABLE", "gone")),
         );
