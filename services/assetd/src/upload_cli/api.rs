@@ -320,8 +320,18 @@ impl Api {
         let mut offset = 0;
         let mut attempts = Attempts::new(self.max_attempts);
         loop {
-            let len = self.chunk_size.min(job.size - offset);
-            let failed = match self.patch(job, &upload, offset, len).await {
+            // Every byte is there but the asset is not (yet): ask again, as after a cut.
+            let outcome = if offset >= job.size {
+                Err(Failed::Retry {
+                    why: "every byte sent, no asset yet".into(),
+                    retry_after: None,
+                    failure: unexpected("the server has every byte but made no asset"),
+                })
+            } else {
+                let len = self.chunk_size.min(job.size - offset);
+                self.patch(job, &upload, offset, len).await
+            };
+            let failed = match outcome {
                 Ok(Appended {
                     offset: now,
                     asset_id,

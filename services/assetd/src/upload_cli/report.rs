@@ -526,7 +526,18 @@ mod tests {
             &Outcome::Failed(Failure::client("FILE_UNREADABLE", "gone")),
         );
         assert_eq!(failed["errorCode"], "FILE_UNREADABLE");
-        assert!(failed["httpStatus"].is_null());
+        assert!(failed["httpStatus"].is_null() && failed.get("httpStatus").is_some());
+        assert!(failed.get("assetId").is_none());
+        // A probe that failed after the upload worked names the asset.
+        let probe = Outcome::Failed(Failure {
+            asset_id: Some("a1".into()),
+            ..Failure::client("PROBE_FAILED", "png: truncated")
+        });
+        assert_eq!(object("x", &probe)["assetId"], "a1");
+        assert_eq!(
+            result_line("x", &probe),
+            "failed x PROBE_FAILED asset=a1: png: truncated"
+        );
     }
 
     #[test]
