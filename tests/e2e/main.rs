@@ -3,6 +3,7 @@
 mod api;
 mod bad_input;
 mod broker;
+mod cli;
 mod digests;
 mod docs;
 mod grpc;

@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod process;
 mod roles;
+mod upload_cli;
 
 use assetd_catalog::{CatalogConfig, config::DatabaseConfig};
 use assetd_gateway::GatewayConfig;
@@ -127,6 +128,9 @@ enum Command {
         #[command(subcommand)]
         command: AccountsCommand,
     },
+    /// Uploads files to an assetd server through its HTTP API, with progress; large files
+    /// resumably (tus 1.0).
+    Upload(Box<upload_cli::UploadArgs>),
 }
 
 /// Where a role or admin command finds the catalog.
@@ -183,10 +187,15 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // A client of the HTTP API: its output is progress and results, not the roles' logs.
+    let command = match cli.command {
+        Command::Upload(args) => return runtime.block_on(upload_cli::run(*args)),
+        command => command,
+    };
     // The OTLP exporter's client is set up on (and runs on) the runtime.
     let telemetry = {
         let _runtime = runtime.enter();
-        match telemetry::init(&cli.telemetry, cli.command.service_name()) {
+        match telemetry::init(&cli.telemetry, command.service_name()) {
             Ok(telemetry) => telemetry,
             Err(err) => {
                 eprintln!("error: {err:#}");
@@ -194,7 +203,7 @@ fn main() -> ExitCode {
             }
         }
     };
-    let outcome = runtime.block_on(run(cli.command));
+    let outcome = runtime.block_on(run(command));
     if let Err(err) = &outcome {
         tracing::error!(error = format!("{err:#}"), "assetd failed");
         eprintln!("error: {err:#}");
@@ -218,6 +227,7 @@ impl Command {
             | Command::Migrate { .. }
             | Command::Keys { .. }
             | Command::Accounts { .. } => "assetd-admin",
+            Command::Upload(_) => "assetd-upload",
         }
     }
 }
@@ -333,5 +343,6 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Accounts {
             command: AccountsCommand::Disable { name, database },
         } => roles::set_enabled(database, &name, false).await,
+        Command::Upload(_) => unreachable!("main runs uploads before telemetry"),
     }
 }
