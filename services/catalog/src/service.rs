@@ -68,6 +68,34 @@ impl Catalog {
     }
 }
 
+impl Catalog {
+    /// The embedded queues' claim (probe jobs, webhook deliveries): `claim` at once and, while it
+    /// finds nothing, again whenever work is queued (and at least every second: retries come due
+    /// by time, not by a signal), for up to `wait_millis`.
+    async fn long_poll<T, F, Fut>(&self, wait_millis: u32, mut claim: F) -> Result<Vec<T>>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<Vec<T>>>,
+    {
+        let deadline = tokio::time::Instant::now()
+            + Duration::from_millis(u64::from(wait_millis.min(MAX_CLAIM_WAIT_MILLIS)));
+        let shutdown = self.probe_events.shutdown();
+        loop {
+            // Taken before the claim, so work queued meanwhile ends the wait below.
+            let mut waiter = self.jobs_queued.waiter();
+            let claimed = claim().await?;
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if !claimed.is_empty() || left.is_zero() || shutdown.is_cancelled() {
+                return Ok(claimed);
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => {}
+                () = waiter.wait(left.min(CLAIM_SAFETY_POLL)) => {}
+            }
+        }
+    }
+}
+
 /// An id argument, parsed into its type (`AccountId`, `AssetId`, ...): the one place a request's
 /// ids are read.
 fn id<T: std::str::FromStr>(name: &str, value: &str) -> Result<T> {
@@ -366,23 +394,12 @@ impl CatalogService for Catalog {
         request: Request<pb::ClaimProbeJobsRequest>,
     ) -> Result<Response<pb::ClaimProbeJobsResponse>, Status> {
         let req = request.into_inner();
-        let deadline = tokio::time::Instant::now()
-            + Duration::from_millis(u64::from(req.wait_millis.min(MAX_CLAIM_WAIT_MILLIS)));
-        let shutdown = self.probe_events.shutdown();
-        loop {
-            // Taken before the claim, so a job written meanwhile ends the wait below.
-            let mut waiter = self.jobs_queued.waiter();
-            let jobs = probe_jobs::claim(&self.db, req.max, req.lease_secs).await?;
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            if !jobs.is_empty() || left.is_zero() || shutdown.is_cancelled() {
-                return Ok(Response::new(pb::ClaimProbeJobsResponse { jobs }));
-            }
-            // Look again at least every second: retried jobs come due by time, not by a signal.
-            tokio::select! {
-                () = shutdown.cancelled() => {}
-                () = waiter.wait(left.min(CLAIM_SAFETY_POLL)) => {}
-            }
-        }
+        let jobs = self
+            .long_poll(req.wait_millis, || {
+                probe_jobs::claim(&self.db, req.max, req.lease_secs)
+            })
+            .await?;
+        Ok(Response::new(pb::ClaimProbeJobsResponse { jobs }))
     }
 
     async fn finish_probe_job(
@@ -838,25 +855,14 @@ impl CatalogService for Catalog {
         request: Request<pb::ClaimWebhookDeliveriesRequest>,
     ) -> Result<Response<pb::ClaimWebhookDeliveriesResponse>, Status> {
         let req = request.into_inner();
-        let deadline = tokio::time::Instant::now()
-            + Duration::from_millis(u64::from(req.wait_millis.min(MAX_CLAIM_WAIT_MILLIS)));
-        let shutdown = self.probe_events.shutdown();
-        loop {
-            // Taken before the claim, so a delivery written meanwhile ends the wait below.
-            let mut waiter = self.jobs_queued.waiter();
-            let dispatches = webhook_deliveries::claim(&self.db, req.max, req.lease_secs).await?;
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            if !dispatches.is_empty() || left.is_zero() || shutdown.is_cancelled() {
-                return Ok(Response::new(pb::ClaimWebhookDeliveriesResponse {
-                    dispatches,
-                }));
-            }
-            // Retries come due by time, not by a signal.
-            tokio::select! {
-                () = shutdown.cancelled() => {}
-                () = waiter.wait(left.min(CLAIM_SAFETY_POLL)) => {}
-            }
-        }
+        let dispatches = self
+            .long_poll(req.wait_millis, || {
+                webhook_deliveries::claim(&self.db, req.max, req.lease_secs)
+            })
+            .await?;
+        Ok(Response::new(pb::ClaimWebhookDeliveriesResponse {
+            dispatches,
+        }))
     }
 
     async fn get_webhook_dispatch(
