@@ -842,7 +842,7 @@ mod tests {
             .map(|path| normalize(path))
             .collect();
         let routed = router_paths();
-        assert_eq!(routed.len(), 7, "router paths found: {routed:?}");
+        assert_eq!(routed.len(), 13, "router paths found: {routed:?}");
         assert_eq!(documented, routed);
         let operations: usize = doc["paths"]
             .as_object()
@@ -851,8 +851,8 @@ mod tests {
             .map(|item| item.as_object().map_or(0, |ops| ops.len()))
             .sum();
         assert_eq!(
-            operations, 15,
-            "the contract's 11 operations and the 4 of resumable uploads"
+            operations, 23,
+            "the contract's 11 operations, the 4 of resumable uploads and the 8 of webhooks"
         );
         let operation_ids: BTreeSet<&str> = doc["paths"]
             .as_object()
@@ -864,7 +864,7 @@ mod tests {
             .collect();
         assert_eq!(
             operation_ids.len(),
-            15,
+            23,
             "unique operationIds: {operation_ids:?}"
         );
         for scheme in ["apiKey", "bearer"] {
