@@ -258,7 +258,14 @@ async fn webhooks_are_signed_retried_disabled_logged_and_replayed() {
 
     let ok = create_webhook(&base, &key, &receiver.url("/ok"), &[]).await;
     let flaky = create_webhook(&base, &key, &receiver.url("/flaky/3"), &["asset.ready"]).await;
-    let gone = create_webhook(&base, &key, &receiver.url("/gone"), &[]).await;
+    let gone = create_webhook(
+        &base,
+        &key,
+        &receiver.url("/gone"),
+        // One event before the 410 (two could both be in flight when it comes), one after.
+        &["asset.created", "asset.deleted"],
+    )
+    .await;
     let hang = create_webhook(&base, &key, &receiver.url("/hang"), &["asset.created"]).await;
     let later = create_webhook(
         &base,
