@@ -73,19 +73,6 @@ impl fmt::Display for RetrySchedule {
     }
 }
 
-/// A `Retry-After` value: delay seconds or an HTTP date.
-pub fn retry_after(value: &str) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let at = httpdate::parse_http_date(value).ok()?;
-    Some(
-        at.duration_since(std::time::SystemTime::now())
-            .unwrap_or(Duration::ZERO),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,12 +108,6 @@ mod tests {
             .next_wait(1, Some(Duration::from_secs(10 * 24 * 3600)))
             .expect("wait");
         assert_eq!(capped, RETRY_AFTER_MAX);
-        assert_eq!(retry_after(" 7 "), Some(Duration::from_secs(7)));
-        assert_eq!(
-            retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
-            Some(Duration::ZERO)
-        );
-        assert_eq!(retry_after("soon"), None);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use reqwest::{Client, StatusCode, redirect::Policy};
 
 use crate::{
     guard::{AddressPolicy, GuardedResolver},
-    schedule, sign,
+    sign,
 };
 
 /// What one attempt came to.
@@ -118,7 +118,7 @@ impl Sender {
             .headers()
             .get("retry-after")
             .and_then(|value| value.to_str().ok())
-            .and_then(schedule::retry_after);
+            .and_then(assetd_platform::retry::retry_after);
         let error = if status.is_success() {
             String::new()
         } else if status.is_redirection() {

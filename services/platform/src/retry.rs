@@ -1,7 +1,19 @@
 //! Every retry schedule in assetd: the doubling backoff of in-process retries (reconnecting to a
-//! dependency, cleaning up after a failed upload) and the fixed steps of queued probe jobs.
+//! dependency, cleaning up after a failed upload), the fixed steps of queued probe jobs, and
+//! reading a server's `Retry-After`.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
+
+/// A `Retry-After` value (RFC 9110): delay-seconds or an HTTP date (a date already past is a wait
+/// of zero); `None` when it is neither.
+pub fn retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(SystemTime::now()).unwrap_or_default())
+}
 
 /// A doubling delay between attempts: `first`, then twice as long each time up to `longest`.
 #[derive(Clone, Debug)]
@@ -52,6 +64,16 @@ pub fn job_retry_delay_secs(attempt: u32) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        assert_eq!(super::retry_after(" 7 "), Some(Duration::from_secs(7)));
+        assert_eq!(
+            super::retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(super::retry_after("soon"), None);
+    }
+
     use super::*;
 
     #[test]

@@ -2,7 +2,7 @@
 //! 5xx, a connection lost), and how long to wait first (the server's `Retry-After`, else a
 //! doubling backoff).
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use assetd_platform::retry::Backoff;
 use reqwest::{StatusCode, header::HeaderMap};
@@ -18,19 +18,8 @@ pub fn retryable(status: StatusCode) -> bool {
 /// `Retry-After` as delay-seconds or an HTTP date, capped at [`LONGEST_WAIT`]; `None` when absent
 /// or unreadable.
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim();
-    let wait = match value.parse::<u64>() {
-        Ok(secs) => Duration::from_secs(secs),
-        Err(_) => httpdate::parse_http_date(value)
-            .ok()?
-            .duration_since(SystemTime::now())
-            .unwrap_or_default(),
-    };
-    Some(wait.min(LONGEST_WAIT))
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    Some(assetd_platform::retry::retry_after(value)?.min(LONGEST_WAIT))
 }
 
 /// Attempts of one request (or, for a resumable upload, attempts without progress), and the
@@ -93,7 +82,7 @@ mod tests {
             retry_after(&headers("Wed, 21 Oct 2015 07:28:00 GMT")),
             Some(Duration::ZERO)
         );
-        let soon = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(30));
+        let soon = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(30));
         let wait = retry_after(&headers(&soon)).expect("a date");
         assert!(wait > Duration::from_secs(25) && wait <= Duration::from_secs(30));
         assert_eq!(retry_after(&headers("soon")), None);
