@@ -135,9 +135,7 @@ impl Notifier {
         outcome: Outcome,
         wait: Duration,
     ) -> bool {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |e| i64::try_from(e.as_micros()).unwrap_or(i64::MAX));
+        let now = assetd_platform::clock::now_micros();
         let retry_at = now.saturating_add(i64::try_from(wait.as_micros()).unwrap_or(i64::MAX));
         let Some(attempted) = attempted else {
             // Nothing was sent: only make it due again.

@@ -31,14 +31,6 @@ pub struct Sender {
     timeout: Duration,
 }
 
-fn now_micros() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| {
-            i64::try_from(elapsed.as_micros()).unwrap_or(i64::MAX)
-        })
-}
-
 /// An error and its causes, one line (reqwest's top error rarely says why).
 fn chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut text = err.to_string();
@@ -75,7 +67,7 @@ impl Sender {
     /// Sends `body` to the dispatch's endpoint, signed with each of its secrets.
     pub async fn send(&self, dispatch: &pb::WebhookDispatch, body: Bytes) -> Attempted {
         let started = Instant::now();
-        let started_at_unix_micros = now_micros();
+        let started_at_unix_micros = assetd_platform::clock::now_micros();
         let failed = |error: String| Attempted {
             started_at_unix_micros,
             status: None,

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod amqp;
+pub mod clock;
 pub mod grpc_error;
 pub mod grpc_metrics;
 pub mod grpc_server;

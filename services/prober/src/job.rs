@@ -15,14 +15,6 @@ use tonic::Code;
 
 use crate::{ProberConfig, storage_source::StorageSource};
 
-fn now_micros() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| {
-            i64::try_from(elapsed.as_micros()).unwrap_or(i64::MAX)
-        })
-}
-
 /// How a job ended, which tells the queue what to do with it.
 #[derive(Debug, PartialEq)]
 pub enum Outcome {
@@ -213,7 +205,7 @@ impl Worker {
             .await
         {
             Ok(_) => {
-                let waited_micros = now_micros()
+                let waited_micros = assetd_platform::clock::now_micros()
                     .saturating_sub(asset.created_at_unix_micros)
                     .max(0);
                 metrics::histogram!("assetd_upload_to_probed_seconds")

@@ -68,12 +68,6 @@ impl Default for ResumableConfig {
     }
 }
 
-fn micros_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
-}
-
 fn system_time(micros: i64) -> SystemTime {
     UNIX_EPOCH + Duration::from_micros(u64::try_from(micros).unwrap_or(0))
 }
@@ -465,7 +459,7 @@ async fn create_upload(
         Concat::Partial => ("partial", Vec::new()),
         Concat::Final(parts) => ("final", parts),
     };
-    let expires_at = micros_now()
+    let expires_at = assetd_platform::clock::now_micros()
         + i64::try_from(state.resumable.expiry_secs)
             .unwrap_or(i64::MAX / 2_000_000)
             .saturating_mul(1_000_000);
