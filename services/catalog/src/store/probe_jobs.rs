@@ -10,7 +10,7 @@ use sqlx::{AnyConnection, Row};
 use crate::{
     db::Db,
     error::{Error, Result},
-    store::sql::{FAILED, PENDING, id_column},
+    store::sql::{FAILED, PENDING, id_column, placeholders},
     time::now_micros,
 };
 
@@ -85,14 +85,6 @@ async fn lease(db: &Db, max: u32, lease_secs: u32, attempts: &str) -> Result<Vec
             })
         })
         .collect()
-}
-
-/// `$first, …, $(first + n - 1)`.
-fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// Removes a job; finishing a job twice is harmless.
@@ -202,13 +194,4 @@ pub async fn reprobe_failed(db: &Db) -> Result<u64> {
     }
     tx.commit().await?;
     Ok(failed.len() as u64)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn placeholders_number_from_first() {
-        assert_eq!(super::placeholders(1, 3), "$1, $2, $3");
-        assert_eq!(super::placeholders(2, 2), "$2, $3");
-    }
 }

@@ -18,6 +18,14 @@ pub(crate) const PENDING: &str = assetd_proto::catalog::v1::ProbeStatus::Pending
 pub(crate) const READY: &str = assetd_proto::catalog::v1::ProbeStatus::Ready.name();
 pub(crate) const FAILED: &str = assetd_proto::catalog::v1::ProbeStatus::Failed.name();
 
+/// `$first, …, $(first + n - 1)`: the bind parameters of an `IN (…)` list.
+pub(crate) fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// `1` or `0`, the flag bound beside an optional value.
 pub(crate) fn flag(set: bool) -> i64 {
     i64::from(set)
@@ -86,6 +94,12 @@ fn is_foreign_key_violation(err: &sqlx::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placeholders_number_from_first() {
+        assert_eq!(placeholders(1, 3), "$1, $2, $3");
+        assert_eq!(placeholders(2, 2), "$2, $3");
+    }
 
     /// The migrations' CHECK constraint allows exactly the statuses the queries write.
     #[test]

@@ -12,6 +12,7 @@ use crate::{
     error::{Error, Result},
     store::{
         paging::{Cursor, Page, next_cursor},
+        sql::placeholders,
         webhooks::decode_snapshot,
     },
     time::now_micros,
@@ -24,14 +25,6 @@ const MICROS_PER_SEC: i64 = 1_000_000;
 pub const PENDING: &str = "pending";
 pub const SUCCEEDED: &str = "succeeded";
 pub const FAILED: &str = "failed";
-
-/// `$first, …, $(first + n - 1)`.
-fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
 
 /// Leases up to `max` due pending deliveries for `lease_secs` and returns what sending them
 /// takes. A delivery not settled by the end of its lease is due again (a notifier that died, or
