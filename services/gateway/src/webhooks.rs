@@ -42,7 +42,8 @@ pub const DEFAULT_OVERLAP_SECS: u32 = 24 * 3600;
 /// Longest overlap: a week.
 pub const MAX_OVERLAP_SECS: u32 = 7 * 24 * 3600;
 
-/// A webhook event type.
+/// A webhook event type, as the document names [`EventType`]'s spellings.
+#[allow(dead_code)] // Documents the strings; requests are read into `EventType`.
 #[allow(clippy::enum_variant_names)] // Every event so far is about an asset.
 #[derive(Debug, Clone, Copy, utoipa::ToSchema)]
 pub enum WebhookEventType {
@@ -199,8 +200,8 @@ pub struct CreateWebhook {
     #[schema(max_length = 2048)]
     pub url: String,
     /// The event types to send; omitted or empty sends every type.
-    #[schema(nullable = false)]
-    pub events: Option<Vec<WebhookEventType>>,
+    #[schema(value_type = Option<Vec<WebhookEventType>>, nullable = false)]
+    pub events: Option<Vec<EventType>>,
     /// At most 500 characters.
     #[schema(max_length = 500, nullable = false)]
     pub description: Option<String>,
@@ -273,30 +274,9 @@ impl CreateWebhook {
         }
         Ok(Self {
             url,
-            events: events.map(|events| {
-                events
-                    .into_iter()
-                    .map(|event| match event {
-                        EventType::AssetCreated => WebhookEventType::AssetCreated,
-                        EventType::AssetReady => WebhookEventType::AssetReady,
-                        EventType::AssetProbeFailed => WebhookEventType::AssetProbeFailed,
-                        EventType::AssetDeleted => WebhookEventType::AssetDeleted,
-                    })
-                    .collect()
-            }),
+            events,
             description,
         })
-    }
-}
-
-impl WebhookEventType {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::AssetCreated => EventType::AssetCreated.as_str(),
-            Self::AssetReady => EventType::AssetReady.as_str(),
-            Self::AssetProbeFailed => EventType::AssetProbeFailed.as_str(),
-            Self::AssetDeleted => EventType::AssetDeleted.as_str(),
-        }
     }
 }
 

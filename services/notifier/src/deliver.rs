@@ -62,8 +62,15 @@ impl Notifier {
                     error,
                     "cannot build a webhook payload; retrying"
                 );
+                let not_sent = pb::WebhookAttempt {
+                    attempt: 0,
+                    started_at_unix_micros: assetd_platform::clock::now_micros(),
+                    status_code: 0,
+                    latency_micros: 0,
+                    error: "not sent: the payload could not be built".into(),
+                };
                 return self
-                    .record(&dispatch, None, Outcome::Retry, Duration::from_secs(5))
+                    .record(&dispatch, not_sent, Outcome::Retry, Duration::from_secs(5))
                     .await;
             }
         };
@@ -125,48 +132,30 @@ impl Notifier {
             metrics::histogram!("assetd_webhook_event_to_attempt_seconds")
                 .record(waited as f64 / 1e6);
         }
-        self.record(&dispatch, Some(attempted), outcome, wait).await
+        let logged = pb::WebhookAttempt {
+            attempt: dispatch.round_attempt,
+            started_at_unix_micros: attempted.started_at_unix_micros,
+            status_code: attempted.status.map_or(0, |s| u32::from(s.as_u16())),
+            latency_micros: u64::try_from(attempted.latency.as_micros()).unwrap_or(u64::MAX),
+            error: attempted.error,
+        };
+        self.record(&dispatch, logged, outcome, wait).await
     }
 
+    /// Logs `attempt` in the catalog and settles the delivery by `outcome`, due again after
+    /// `wait` when it is a retry.
     async fn record(
         &self,
         dispatch: &pb::WebhookDispatch,
-        attempted: Option<crate::send::Attempted>,
+        attempt: pb::WebhookAttempt,
         outcome: Outcome,
         wait: Duration,
     ) -> bool {
-        let now = assetd_platform::clock::now_micros();
-        let retry_at = now.saturating_add(i64::try_from(wait.as_micros()).unwrap_or(i64::MAX));
-        let Some(attempted) = attempted else {
-            // Nothing was sent: only make it due again.
-            let request = RecordWebhookAttemptRequest {
-                delivery_id: dispatch.delivery_id.clone(),
-                attempt: Some(pb::WebhookAttempt {
-                    attempt: 0,
-                    started_at_unix_micros: now,
-                    status_code: 0,
-                    latency_micros: 0,
-                    error: "not sent: the payload could not be built".into(),
-                }),
-                outcome: outcome.into(),
-                retry_at_unix_micros: retry_at,
-            };
-            return self
-                .catalog
-                .clone()
-                .record_webhook_attempt(request)
-                .await
-                .is_ok();
-        };
+        let retry_at = assetd_platform::clock::now_micros()
+            .saturating_add(i64::try_from(wait.as_micros()).unwrap_or(i64::MAX));
         let request = RecordWebhookAttemptRequest {
             delivery_id: dispatch.delivery_id.clone(),
-            attempt: Some(pb::WebhookAttempt {
-                attempt: dispatch.round_attempt,
-                started_at_unix_micros: attempted.started_at_unix_micros,
-                status_code: attempted.status.map_or(0, |s| u32::from(s.as_u16())),
-                latency_micros: u64::try_from(attempted.latency.as_micros()).unwrap_or(u64::MAX),
-                error: attempted.error,
-            }),
+            attempt: Some(attempt),
             outcome: outcome.into(),
             retry_at_unix_micros: retry_at,
         };
