@@ -35,6 +35,7 @@ db="sqlite://$data/assetd.db"
     --database-url "$db" \
     --storage fs --storage-dir "$data/files" \
     --rate-limit-per-second 1000000 --rate-limit-burst 1000000 \
+    --webhooks-per-account 10000 \
     >"$data/assetd.log" 2>&1 &
 pid=$!
 cleanup() {

@@ -3,7 +3,8 @@
 Random bytes are almost never accepted media, so without help every generated upload is refused
 (422) and no generated scenario holds an asset to follow the document's links from (GET and
 DELETE /v1/assets/{assetId}, binding to a project). Half the generated uploads therefore carry a
-real caption file instead; the other half stay random and keep testing the refusals.
+real caption file instead; the other half stay random and keep testing the refusals. Webhook
+creations get the same help with their URL.
 """
 
 import schemathesis
@@ -13,13 +14,22 @@ CAPTION = b"1\n00:00:00,000 --> 00:00:01,000\nHello from schemathesis\n"
 
 @schemathesis.hook
 def map_body(ctx, body):
-    if ctx.operation.path != "/v1/uploads" or ctx.operation.method.upper() != "POST":
-        return body
-    # Generated binary bodies come wrapped (`Binary`, with the bytes in `.data`).
-    raw = getattr(body, "data", body)
-    size = len(raw) if isinstance(raw, (bytes, bytearray, str)) else 0
-    return CAPTION if size % 2 == 0 else body
-
+    operation = (ctx.operation.method.upper(), ctx.operation.path)
+    if operation == ("POST", "/v1/uploads"):
+        # Generated binary bodies come wrapped (`Binary`, with the bytes in `.data`).
+        raw = getattr(body, "data", body)
+        size = len(raw) if isinstance(raw, (bytes, bytearray, str)) else 0
+        return CAPTION if size % 2 == 0 else body
+    if operation == ("POST", "/v1/webhooks"):
+        # A generated `url` string is almost never an absolute http(s) URL, so without help
+        # every endpoint is refused (422) and the webhook operations are reached only with ids
+        # that do not exist. Half the bodies that name a URL get a real one, on loopback, which
+        # the notifier refuses here: nothing is sent anywhere.
+        if isinstance(body, dict) and isinstance(body.get("url"), str):
+            url = body["url"]
+            if len(url) % 2 == 0:
+                return {**body, "url": f"https://127.0.0.1:9/assetd/{len(url)}"}
+    return body
 
 
 # tus appends are raw bytes under their own media type; schemathesis only knows

@@ -642,6 +642,57 @@ async fn webhooks_are_signed_retried_disabled_logged_and_replayed() {
     assert!(page.contains("assetd_webhook_backlog"));
 }
 
+/// `--webhooks-per-account` caps an account's endpoints: one more is 409
+/// `WEBHOOK_LIMIT_EXCEEDED` and creates nothing; deleting one makes room. Other accounts are
+/// not counted.
+#[tokio::test]
+async fn an_account_holds_at_most_the_configured_webhooks() {
+    let Some(app) = Assetd::serve(
+        Engine::Sqlite,
+        None,
+        Options {
+            extra_args: ["--webhooks-per-account", "2"].map(String::from).to_vec(),
+        },
+    )
+    .await
+    else {
+        return;
+    };
+    let key = app.create_key("acme");
+    let other = app.create_key("other");
+    let base = app.http.clone();
+    let first = create_webhook(&base, &key, "https://hooks.example.com/1", &[]).await;
+    create_webhook(&base, &key, "https://hooks.example.com/2", &[]).await;
+    create_webhook(&base, &other, "https://hooks.example.com/3", &[]).await;
+
+    let (status, body) = post_json(
+        &base,
+        &key,
+        "/v1/webhooks",
+        json!({ "url": "https://hooks.example.com/4" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["errorCode"], "WEBHOOK_LIMIT_EXCEEDED", "{body}");
+    assert!(
+        body["detail"].as_str().unwrap_or("").contains("at most 2"),
+        "{body}"
+    );
+    let (status, list) = get_json(&base, &key, "/v1/webhooks").await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert_eq!(list["data"].as_array().map(Vec::len), Some(2), "{list}");
+
+    let webhook_id = first["webhookId"].as_str().expect("id");
+    let deleted = Client::new()
+        .delete(format!("{base}/v1/webhooks/{webhook_id}"))
+        .header("x-api-key", &key)
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(deleted.status(), StatusCode::OK);
+    create_webhook(&base, &key, "https://hooks.example.com/4", &[]).await;
+}
+
 /// Postgres, RabbitMQ and roles apart: the notifier (in the prober) is SIGKILLed while an
 /// endpoint holds its request; a new prober delivers the event, with the same webhook-id.
 #[tokio::test]

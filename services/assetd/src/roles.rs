@@ -7,8 +7,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use assetd_catalog::{
-    CatalogConfig, Db, config::DatabaseConfig, jobs_signal::JobsQueued, relay::Relay,
-    server::CatalogServer, store::accounts,
+    CatalogConfig, Db,
+    config::{DatabaseConfig, Limits},
+    jobs_signal::JobsQueued,
+    relay::Relay,
+    server::CatalogServer,
+    store::accounts,
 };
 use assetd_gateway::{Admission, AppState, GatewayConfig};
 use assetd_notifier::NotifierConfig;
@@ -126,8 +130,7 @@ struct CatalogRole {
     db: Db,
     listener: TcpListener,
     amqp: AmqpConfig,
-    idempotency_ttl: Duration,
-    webhook_retention: Duration,
+    limits: Limits,
 }
 
 impl CatalogRole {
@@ -153,8 +156,7 @@ impl CatalogRole {
             db,
             listener,
             amqp: amqp.clone(),
-            idempotency_ttl: Duration::from_secs(config.idempotency_key_ttl_secs),
-            webhook_retention: Duration::from_secs(config.webhook_retention_days * 86_400),
+            limits: config.limits(),
         })
     }
 
@@ -164,8 +166,7 @@ impl CatalogRole {
             db,
             listener,
             amqp,
-            idempotency_ttl,
-            webhook_retention,
+            limits,
         } = self;
         let stop = process.core_shutdown.clone();
         let jobs_queued = JobsQueued::default();
@@ -180,8 +181,7 @@ impl CatalogRole {
             jobs_queued,
             process.readiness.clone(),
             process.service_token.require(),
-            idempotency_ttl,
-            webhook_retention,
+            limits,
             stop.clone(),
         );
         let local = server.local_client(process.service_token.client_token());

@@ -1,6 +1,6 @@
 //! The catalog's settings: where its database is and where its gRPC server listens.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, time::Duration};
 
 #[derive(clap::Args, Clone, Debug)]
 pub struct DatabaseConfig {
@@ -52,4 +52,34 @@ pub struct CatalogConfig {
         value_parser = clap::value_parser!(u64).range(1..)
     )]
     pub webhook_retention_days: u64,
+    /// Most webhook endpoints one account may have; past it, creating one is 409
+    /// `WEBHOOK_LIMIT_EXCEEDED`.
+    #[arg(
+        long,
+        env = "ASSETD_WEBHOOKS_PER_ACCOUNT",
+        default_value_t = 20,
+        value_parser = clap::value_parser!(u32).range(1..=10_000)
+    )]
+    pub webhooks_per_account: u32,
+}
+
+/// What the catalog's service and background work are told by its settings.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// How long a project-creation idempotency key is remembered.
+    pub idempotency_ttl: Duration,
+    /// How long settled webhook deliveries are kept in the delivery log.
+    pub webhook_retention: Duration,
+    /// Most webhook endpoints one account may have.
+    pub webhooks_per_account: u32,
+}
+
+impl CatalogConfig {
+    pub fn limits(&self) -> Limits {
+        Limits {
+            idempotency_ttl: Duration::from_secs(self.idempotency_key_ttl_secs),
+            webhook_retention: Duration::from_secs(self.webhook_retention_days * 86_400),
+            webhooks_per_account: self.webhooks_per_account,
+        }
+    }
 }

@@ -41,7 +41,7 @@ pub enum Error {
     #[error("no delivery of this event to this webhook")]
     WebhookEventNotFound,
     #[error("an account has at most {0} webhooks; delete one first")]
-    WebhookLimitExceeded(i64),
+    WebhookLimitExceeded(u32),
     #[error("the webhook is disabled; enable it first")]
     WebhookDisabled,
     #[error("{0}")]

@@ -14,6 +14,7 @@ use tonic::service::interceptor::InterceptedService;
 use tower::Layer;
 
 use crate::{
+    config::Limits,
     db::{Db, Engine},
     jobs_signal::JobsQueued,
     service::Catalog,
@@ -40,19 +41,18 @@ impl CatalogServer {
         jobs_queued: JobsQueued,
         readiness: Readiness,
         service_token: RequireServiceToken,
-        idempotency_ttl: Duration,
-        webhook_retention: Duration,
+        limits: Limits,
         shutdown: CancellationToken,
     ) -> Self {
         spawn_outbox_gauges(db.clone(), shutdown.clone());
-        spawn_idempotency_sweeper(db.clone(), idempotency_ttl, shutdown.clone());
-        spawn_webhook_sweeper(db.clone(), webhook_retention, shutdown.clone());
+        spawn_idempotency_sweeper(db.clone(), limits.idempotency_ttl, shutdown.clone());
+        spawn_webhook_sweeper(db.clone(), limits.webhook_retention, shutdown.clone());
         let probe_events = ProbeEvents::new(shutdown.clone());
         if db.engine() == Engine::Postgres {
             probe_events.spawn_pg_listener(db.url().to_owned(), jobs_queued.clone());
         }
         let service = CatalogServiceServer::with_interceptor(
-            Catalog::new(db, jobs_queued, probe_events, idempotency_ttl),
+            Catalog::new(db, jobs_queued, probe_events, limits),
             service_token.clone(),
         );
         Self {

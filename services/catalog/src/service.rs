@@ -10,6 +10,7 @@ use std::time::Duration;
 use tonic::{Request, Response, Status};
 
 use crate::{
+    config::Limits,
     db::Db,
     error::{Error, Result},
     jobs_signal::JobsQueued,
@@ -48,22 +49,17 @@ pub struct Catalog {
     jobs_queued: JobsQueued,
     /// Probe results as they are recorded, for `WatchAsset`.
     probe_events: ProbeEvents,
-    /// How long a project-creation idempotency key is remembered.
-    idempotency_ttl: Duration,
+    /// Idempotency-key lifetime, webhooks per account.
+    limits: Limits,
 }
 
 impl Catalog {
-    pub fn new(
-        db: Db,
-        jobs_queued: JobsQueued,
-        probe_events: ProbeEvents,
-        idempotency_ttl: Duration,
-    ) -> Self {
+    pub fn new(db: Db, jobs_queued: JobsQueued, probe_events: ProbeEvents, limits: Limits) -> Self {
         Self {
             db,
             jobs_queued,
             probe_events,
-            idempotency_ttl,
+            limits,
         }
     }
 }
@@ -260,7 +256,7 @@ impl CatalogService for Catalog {
                 .transpose()?,
         };
         Ok(Response::new(
-            projects::create(&self.db, new, self.idempotency_ttl).await?,
+            projects::create(&self.db, new, self.limits.idempotency_ttl).await?,
         ))
     }
 
@@ -703,7 +699,9 @@ impl CatalogService for Catalog {
             events: req.events,
             description: req.description,
         };
-        Ok(Response::new(webhooks::create(&self.db, new).await?))
+        Ok(Response::new(
+            webhooks::create(&self.db, new, self.limits.webhooks_per_account).await?,
+        ))
     }
 
     async fn get_webhook(

@@ -131,7 +131,7 @@ has failed and can be replayed. 410 Gone disables the endpoint. Redirects are no
 endpoints on loopback, private or link-local addresses are refused unless the server allows \
 them. At least once: a retry can repeat a delivery the endpoint already took.\n\n\
 The answer carries `secret`, shown only here and on rotation. An account has at most 20 \
-endpoints.";
+endpoints unless the server is configured otherwise.";
 
 pub const WEBHOOK_ROTATE_DESCRIPTION: &str = "\
 Issues a new signing secret (in the answer, shown only here). The current one keeps signing \
@@ -913,7 +913,8 @@ pub enum CreateWebhookErrors {
     /// `OPEN_API_RUNTIME_ACCESS_FORBIDDEN`: the account is not enabled for the Open API.
     #[response(status = 403, content_type = "application/problem+json")]
     Forbidden(#[to_schema] Problem<'static>),
-    /// `WEBHOOK_LIMIT_EXCEEDED`: the account has 20 webhooks already.
+    /// `WEBHOOK_LIMIT_EXCEEDED`: the account has its most webhooks already (20 unless the
+    /// operator set another limit).
     #[response(status = 409, content_type = "application/problem+json")]
     Conflict(#[to_schema] Problem<'static>),
     /// `BODY_TOO_LARGE`: a JSON body over 1 MiB.

@@ -20,8 +20,6 @@ use crate::{
 
 pub const WEBHOOKS_PAGE_DEFAULT: u32 = 20;
 pub const WEBHOOKS_PAGE_MAX: u32 = 100;
-/// Most endpoints one account may have.
-pub const WEBHOOKS_PER_ACCOUNT_MAX: i64 = 20;
 /// Longest endpoint URL, in bytes.
 pub const URL_MAX_BYTES: usize = 2048;
 /// Longest description, in characters.
@@ -123,8 +121,9 @@ pub struct NewWebhook {
     pub description: String,
 }
 
-/// Creates an endpoint; the answer is the only one that carries its secret.
-pub async fn create(db: &Db, new: NewWebhook) -> Result<pb::Webhook> {
+/// Creates an endpoint, unless the account has `per_account` already; the answer is the only
+/// one that carries its secret.
+pub async fn create(db: &Db, new: NewWebhook, per_account: u32) -> Result<pb::Webhook> {
     check_url(&new.url)?;
     if new.description.chars().count() > DESCRIPTION_MAX_CHARS {
         return Err(Error::InvalidArgument(format!(
@@ -142,8 +141,8 @@ pub async fn create(db: &Db, new: NewWebhook) -> Result<pb::Webhook> {
     .fetch_one(&mut *tx)
     .await?
     .try_get("n")?;
-    if count >= WEBHOOKS_PER_ACCOUNT_MAX {
-        return Err(Error::WebhookLimitExceeded(WEBHOOKS_PER_ACCOUNT_MAX));
+    if count >= i64::from(per_account) {
+        return Err(Error::WebhookLimitExceeded(per_account));
     }
     let row = sqlx::query(&format!(
         "INSERT INTO webhook_endpoints (webhook_id, account_id, url, events, description, secret, \
