@@ -32,7 +32,7 @@ fi
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/assetd-webhooks-bench.XXXXXX")
 PIDS=()
 cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
     rm -rf "$WORK"
 }
 trap cleanup EXIT
