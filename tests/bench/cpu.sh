@@ -20,7 +20,8 @@
 # earlier runs deleted), a cost of the disk's history, not of assetd.
 # Every repetition runs each phase with both binaries back to back (which goes first alternates),
 # so each ratio compares two runs a few seconds apart. Knobs: REPS (3), SEND (4000), BURST (2000),
-# CONC (32), BENCH_TMP, PHASES, SKIP_BUILD, REF, REF_BIN, RESULTS. Needs Postgres (127.0.0.1:5432, user
+# CONC (32), BENCH_TMP, PHASES, SKIP_BUILD, REF, REF_ABOUT (what the reference is, for the results), REF_BIN,
+# RESULTS. Needs Postgres (127.0.0.1:5432, user
 # root, database test). Only 127.0.0.1 is contacted.
 set -euo pipefail
 # One API key drives all the load: the edge's per-key rate and per-account upload cap must not
@@ -30,6 +31,7 @@ export ASSETD_MAX_CONCURRENT_UPLOADS=100000 ASSETD_MAX_CONCURRENT_UPLOADS_PER_AC
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 REF=${REF:-6471622}
+REF_ABOUT=${REF_ABOUT:-before the pipeline changes of \`pipeline-ANALYSIS.md\`}
 REPS=${REPS:-3}
 SEND=${SEND:-4000}
 BURST=${BURST:-2000}
@@ -165,9 +167,9 @@ done
 
 python3 - "$WORK/phases.jsonl" "$RESULTS" "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- services proto migrations || echo '+changes')" \
     "$REF_COMMIT" "$BENCH_TMP ($(df --output=fstype "$BENCH_TMP" | tail -1))" "$(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p' | head -1)" \
-    "$LOAD_START / $(cut -d' ' -f1-3 /proc/loadavg)" "$(( ($(date +%s) - START) / 60 ))" "$SEND" "$BURST" "$CONC" <<'PY'
+    "$LOAD_START / $(cut -d' ' -f1-3 /proc/loadavg)" "$(( ($(date +%s) - START) / 60 ))" "$SEND" "$BURST" "$CONC" "$REF_ABOUT" <<'PY'
 import datetime, json, statistics, sys
-phases_file, out, commit, ref, tmp, machine, load, minutes, send, burst, conc = sys.argv[1:]
+phases_file, out, commit, ref, tmp, machine, load, minutes, send, burst, conc, ref_about = sys.argv[1:]
 rows = [json.loads(line) for line in open(phases_file)]
 by = {(r["phase"], r["rep"], r["binary"]): r for r in rows}
 per_upload = lambda r: sum(r["cpu_ms"]) / r["created"]
@@ -182,7 +184,7 @@ lines = [f"""# assetd CPU per small upload — results
 Produced by `bash tests/bench/cpu.sh` (overwritten by each run). CPU is each process's
 utime + stime over the phase (`/proc/PID/stat`), divided by the uploads answered 201; a 3.8 KiB
 PNG from {conc} clients as fast as they are answered; release builds. The reference is the same
-work by commit {ref} (before the pipeline changes of `pipeline-ANALYSIS.md`), measured in the
+work by commit {ref} ({ref_about}), measured in the
 same run: each repetition runs a phase with both binaries back to back, so read the paired
 ratios, not the absolute figures (this machine is shared).
 
